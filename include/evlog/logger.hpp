@@ -1,0 +1,70 @@
+// evlog/logger.hpp — the logger: log() from any thread, one background writer per logger.
+//
+// Threads:
+//   - log(), stats(): any thread, concurrently.
+//   - flush(): any thread, concurrently with log().
+//   - shutdown(): any thread; once. Later log() calls return `closed`.
+//   - the destructor: one thread, once no other call on this logger runs.
+//
+// Several loggers may live in one process (each owns its queue, writer thread and connection).
+// After fork(), a child process's logger starts a writer of its own on first use and never writes
+// events its parent had queued.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "evlog/event.hpp"
+#include "evlog/options.hpp"
+#include "evlog/result.hpp"
+#include "evlog/stats.hpp"
+
+namespace evlog {
+
+// Each queue slot is this many bytes, fixed at construction (queue_capacity × kSlotBytes).
+inline constexpr std::size_t kSlotBytes = 448;
+// An event whose type + user_type + metadata fit in this many bytes is stored in its slot with no
+// heap allocation. Since type and user_type are at most 64 bytes each, metadata up to 256 bytes
+// always fits.
+inline constexpr std::size_t kInlineBytes = 384;
+
+class Logger {
+ public:
+  // Validates `options`, opens the database (creating the table, or adopting an older one), and
+  // starts the writer thread. Throws evlog::Error for invalid options, a path that cannot be
+  // created, or a table that cannot be adopted. A database that is only temporarily unavailable
+  // (busy, locked) does not throw: the writer retries.
+  explicit Logger(Options options);
+  // shutdown(options.shutdown_timeout), then releases everything.
+  ~Logger();
+
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Records one event. The delivery is Delivery::committed for types in Options::critical_types,
+  // else Delivery::async. Never throws; with async delivery never blocks (except OnFull::block,
+  // up to block_timeout) and makes no system call in steady state.
+  Result log(const Event& event) noexcept;
+  // Records one event with the delivery given.
+  Result log(const Event& event, Delivery delivery) noexcept;
+
+  // Waits until every event logged before the call has reached a final state (written,
+  // dead-lettered, dropped or lost). True when they all have; false at the deadline.
+  bool flush(std::chrono::milliseconds timeout) noexcept;
+
+  // Stops admitting (log() returns `closed`), drains and commits what is queued, then stops the
+  // writer and closes the database. Events not written by the deadline are counted `lost` and
+  // warned about. True when nothing was lost. Calling it again returns the first answer.
+  bool shutdown(std::chrono::milliseconds timeout) noexcept;
+
+  // A snapshot of the counters; see Stats for the accounting identity.
+  Stats stats() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace evlog

@@ -1,0 +1,87 @@
+// evlog/options.hpp — how a Logger is configured. Every field has a default that suits a web app.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "evlog/sink.hpp"
+
+namespace evlog {
+
+// What `log()` does when the queue has no room (no free slot, or `max_queue_bytes` reached).
+enum class OnFull {
+  drop_newest,  // the new event is dropped (counted); log() never waits
+  drop_oldest,  // the oldest queued event is dropped (counted) to make room for the new one
+  block,        // wait up to `block_timeout` for room, then drop the new event (counted)
+};
+
+// How `log()` delivers one event.
+enum class Delivery {
+  async,      // return `queued` at once; the writer commits it within `max_delay`
+  committed,  // return once the batch holding the event is committed (group commit)
+};
+
+// How durable a commit is (SQLite: the `synchronous` pragma, in WAL mode).
+enum class Durability {
+  normal,  // synchronous=NORMAL: a committed event survives a crash of the process, but the last
+           // commits may roll back on power loss or an OS crash
+  full,    // synchronous=FULL: the WAL is synced on every commit; also survives power loss
+};
+
+struct Options {
+  // Where events go: a SQLite file path, e.g. "analytics.db" (created 0600 if missing).
+  std::string database = "analytics.db";
+  // The table: 1–63 bytes of [A-Za-z_][A-Za-z0-9_]*. Created if missing, older shape adopted.
+  std::string table = "analytics_events";
+
+  // Slots in the queue, ≥ 16, rounded up to a power of two. Memory fixed at construction:
+  // queue_capacity × kSlotBytes (448 B): 28 MiB at the default. Trade-off: a larger queue rides
+  // out longer database stalls before the overflow policy applies.
+  std::size_t queue_capacity = 65536;
+  // Cap on payload bytes that queued events hold beyond their slots (events larger than the
+  // inline budget of a slot). Past it, the overflow policy applies. Bounds memory for big metadata.
+  std::size_t max_queue_bytes = 64 * 1024 * 1024;
+  // Most events in one transaction. Larger batches amortise the commit further.
+  std::size_t max_batch = 4096;
+  // Longest an event waits in the queue before the writer commits it, while the database is
+  // healthy. Smaller means fresher rows and more, smaller transactions.
+  std::chrono::milliseconds max_delay{100};
+  // What log() does when the queue is full.
+  OnFull on_full = OnFull::drop_newest;
+  // With OnFull::block: the longest log() waits for room before dropping the event.
+  std::chrono::milliseconds block_timeout{10};
+  // Largest metadata text accepted, in bytes (1 B … 16 MiB).
+  std::size_t max_metadata_bytes = 64 * 1024;
+  // What the destructor gives shutdown() to drain the queue.
+  std::chrono::milliseconds shutdown_timeout{5000};
+
+  // Bounds each database attempt (the SQLite busy timeout), so the writer stays responsive.
+  std::chrono::milliseconds db_timeout{100};
+  // Backoff after a failed attempt: starts here, doubles per failure, with jitter ...
+  std::chrono::milliseconds retry_initial{10};
+  // ... up to this cap.
+  std::chrono::milliseconds retry_max{1000};
+
+  // Event types that use Delivery::committed when log(event) is called without a delivery.
+  std::set<std::string> critical_types;
+  // The longest a committed-delivery call waits (for room in the queue, then for the commit).
+  std::chrono::milliseconds commit_timeout{5000};
+  // Durability of every commit; see Durability.
+  Durability durability = Durability::normal;
+
+  // Receives warnings (drops, lost events, database errors), at most one line a second with a
+  // count of what was suppressed; called on the writer thread, so it must not call back into the
+  // logger. Empty: write to stderr.
+  std::function<void(std::string_view)> on_warning;
+
+  // Test and extension hook: when set, the logger writes through the sink this makes instead of
+  // the one `database` names. Called once per writer (again in a child process after fork()).
+  std::function<std::unique_ptr<Sink>()> make_sink;
+};
+
+}  // namespace evlog

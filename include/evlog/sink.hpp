@@ -1,0 +1,74 @@
+// evlog/sink.hpp — the interface a database back end implements.
+//
+// A sink is used by exactly one thread at a time (the logger's writer thread, after construction
+// on the thread that built the logger), so it needs no locking of its own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace evlog {
+
+// One row of the analytics table, formatted by the writer. Views are valid during `write()` only.
+struct Row {
+  std::string_view event_id;  // canonical UUIDv7 text, 36 characters
+  std::string_view type;      // event_type
+  std::optional<std::int64_t> user_id;
+  std::string_view user_type;   // empty = NULL
+  std::string_view metadata;    // JSON object text; empty = NULL
+  std::string_view created_at;  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", UTC
+};
+
+// What a sink call reports. Never an exception: sinks catch and classify.
+struct SinkStatus {
+  enum class Code {
+    ok,
+    transient,  // try again later: busy, locked, I/O error, disk full, connection lost
+    refused,    // the database refused the data of the batch; `row` names the row when known
+    invalid,    // the configuration cannot work (e.g. a table that cannot be adopted)
+  };
+  static constexpr std::size_t kUnknownRow = std::numeric_limits<std::size_t>::max();
+
+  Code code = Code::ok;
+  std::string message;  // the database's words, secrets masked
+  std::size_t row = kUnknownRow;
+
+  static SinkStatus success() { return {}; }
+  static SinkStatus transient_error(std::string message) {
+    return {Code::transient, std::move(message), kUnknownRow};
+  }
+  static SinkStatus refused_row(std::size_t row, std::string message) {
+    return {Code::refused, std::move(message), row};
+  }
+  static SinkStatus refused_batch(std::string message) {
+    return {Code::refused, std::move(message), kUnknownRow};
+  }
+  static SinkStatus invalid_config(std::string message) {
+    return {Code::invalid, std::move(message), kUnknownRow};
+  }
+  bool ok() const noexcept { return code == Code::ok; }
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Connects and makes sure the table exists in the expected shape (creating it, or adopting an
+  // older shape by adding what is missing; never dropping data). Called again after a transient
+  // failure until it succeeds.
+  virtual SinkStatus open() = 0;
+
+  // Writes every row in one transaction, ignoring a row whose event_id is already in the table
+  // (only that conflict). On anything but `ok` nothing of the batch is committed.
+  virtual SinkStatus write(std::span<const Row> rows) = 0;
+
+  // The database for messages ("sqlite:analytics.db"), with any password masked.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace evlog

@@ -1,0 +1,399 @@
+// Logger::Impl — the producer side (log), flush, shutdown, stats, and the restart after fork().
+#include "evlog/logger.hpp"
+
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/byte_budget.hpp"
+#include "core/clock.hpp"
+#include "core/event_id.hpp"
+#include "core/event_record.hpp"
+#include "core/options_check.hpp"
+#include "core/validate.hpp"
+#include "evlog/error.hpp"
+#include "sinks/sink_factory.hpp"
+#include "writer/writer.hpp"
+
+namespace evlog {
+
+using detail::Clock;
+using detail::CommitTicket;
+using detail::EventRecord;
+
+static_assert(sizeof(detail::EventQueue::Cell) == kSlotBytes,
+              "kSlotBytes documents the size of a queue slot");
+
+class Logger::Impl {
+ public:
+  explicit Impl(Options options);
+  ~Impl();
+
+  Result log(const Event& event, Delivery delivery) noexcept;
+  Delivery delivery_for(const Event& event) const noexcept {
+    if (critical_.empty() || !critical_.contains(event.type)) return Delivery::async;
+    return Delivery::committed;
+  }
+  bool flush(std::chrono::milliseconds timeout) noexcept;
+  bool shutdown(std::chrono::milliseconds timeout) noexcept;
+  Stats stats();
+
+ private:
+  enum class Admission { admitted, queue_full, bytes_full };
+
+  Admission try_admit(const Event& event, std::int64_t unix_ns, std::uint64_t random, char* heap,
+                      std::size_t heap_bytes, std::shared_ptr<CommitTicket>& ticket) noexcept;
+  bool evict_oldest() noexcept;
+  Result drop(Admission why) noexcept;
+  Result wait_for_commit(const std::shared_ptr<CommitTicket>& ticket,
+                         Clock::time_point deadline) noexcept;
+  std::uint64_t sweep_queue() noexcept;
+  void start_writer();
+  void restart_after_fork() noexcept;
+  // In a child process after fork(), the first call of any kind gives the logger a writer of its
+  // own. One relaxed load of a line that only fork() writes: free in steady state.
+  void ensure_current_process() noexcept {
+    if (detail::fork_generation() != fork_generation_.load(std::memory_order_acquire))
+        [[unlikely]] {
+      restart_after_fork();
+    }
+  }
+
+  const Options options_;
+  const std::set<std::string, std::less<>> critical_;
+  const std::size_t wake_stride_;
+  std::unique_ptr<detail::WarningLimiter> warnings_;
+  detail::EventQueue queue_;
+  detail::ByteBudget budget_;
+  detail::ProducerCounters producers_;
+  std::unique_ptr<detail::Writer> writer_;
+  std::unique_ptr<Sink> opened_sink_;  // handed to the writer when it starts
+
+  // Set (seq_cst) when shutdown begins; producers check it before admitting.
+  std::atomic<bool> closed_{false};
+  // Events left in the queue after the writer stopped (producers racing with shutdown).
+  std::atomic<std::uint64_t> swept_lost_{0};
+
+  std::mutex shutdown_mu_;
+  std::optional<bool> shutdown_result_;  // guarded by shutdown_mu_
+
+  // The fork generation this logger's writer belongs to. Acquire/release: a thread that sees the
+  // child's generation here also sees the child's new writer and reset queue.
+  std::atomic<std::uint64_t> fork_generation_;
+  std::mutex fork_mu_;
+};
+
+namespace {
+
+std::size_t wake_stride_for(const Options& o, std::size_t capacity) {
+  // A producer wakes a sleeping writer when its position crosses a multiple of this: at most once
+  // per batch-worth of events, and early enough (a quarter of the queue) to leave room.
+  std::size_t stride = 1;
+  const std::size_t limit = std::min(o.max_batch, capacity / 4);
+  while (stride * 2 <= limit) stride *= 2;
+  return stride;
+}
+
+detail::WriterConfig writer_config(const Options& o, std::size_t wake_stride) {
+  detail::WriterConfig c;
+  c.max_batch = o.max_batch;
+  c.tick = std::max(std::chrono::milliseconds(1), o.max_delay / 2);
+  c.wake_stride = wake_stride;
+  c.retry_initial = o.retry_initial;
+  c.retry_max = o.retry_max;
+  return c;
+}
+
+}  // namespace
+
+Logger::Impl::Impl(Options options)
+    : options_((detail::check_options(options), std::move(options))),
+      critical_(options_.critical_types.begin(), options_.critical_types.end()),
+      wake_stride_(wake_stride_for(options_, detail::round_up_pow2(options_.queue_capacity))),
+      warnings_(std::make_unique<detail::WarningLimiter>(options_.on_warning)),
+      queue_(detail::round_up_pow2(options_.queue_capacity)),
+      budget_(options_.max_queue_bytes),
+      fork_generation_(detail::fork_generation()) {
+  opened_sink_ = detail::make_sink(options_);
+  const SinkStatus status = opened_sink_->open();
+  if (status.code == SinkStatus::Code::invalid) throw Error(status.message);
+  if (!status.ok()) {
+    // Busy, locked, a server down: not the caller's mistake; the writer keeps trying.
+    warnings_->warn("cannot open " + opened_sink_->describe() +
+                    " yet, will retry: " + status.message);
+  }
+  start_writer();
+}
+
+Logger::Impl::~Impl() {
+  shutdown(options_.shutdown_timeout);
+  sweep_queue();  // anything a producer racing with shutdown managed to queue
+}
+
+void Logger::Impl::start_writer() {
+  writer_ = std::make_unique<detail::Writer>(writer_config(options_, wake_stride_), queue_, budget_,
+                                             producers_, *warnings_, std::move(opened_sink_));
+  writer_->start();
+}
+
+Logger::Impl::Admission Logger::Impl::try_admit(const Event& event, std::int64_t unix_ns,
+                                                std::uint64_t random, char* heap,
+                                                std::size_t heap_bytes,
+                                                std::shared_ptr<CommitTicket>& ticket) noexcept {
+  if (heap_bytes > 0 && !budget_.try_reserve(heap_bytes)) return Admission::bytes_full;
+  const auto position = queue_.try_push([&](EventRecord& r) {
+    r.unix_ns = unix_ns;
+    r.random = random;
+    r.has_user_id = event.user_id.has_value();
+    r.user_id = event.user_id.value_or(0);
+    r.type_len = static_cast<std::uint8_t>(event.type.size());
+    r.user_type_len = static_cast<std::uint8_t>(event.user_type.size());
+    r.metadata_len = static_cast<std::uint32_t>(event.metadata.size());
+    r.heap = heap;
+    r.ticket = ticket;
+    if (!heap) {
+      char* out = r.inline_;
+      std::memcpy(out, event.type.data(), event.type.size());
+      out += event.type.size();
+      if (!event.user_type.empty())
+        std::memcpy(out, event.user_type.data(), event.user_type.size());
+      out += event.user_type.size();
+      if (!event.metadata.empty()) std::memcpy(out, event.metadata.data(), event.metadata.size());
+    }
+  });
+  if (!position) {
+    if (heap_bytes > 0) budget_.release(heap_bytes);
+    return Admission::queue_full;
+  }
+  // At most one producer per wake_stride events nudges the writer, and only if it sleeps.
+  if (((*position + 1) & (wake_stride_ - 1)) == 0) writer_->wake_if_sleeping();
+  return Admission::admitted;
+}
+
+bool Logger::Impl::evict_oldest() noexcept {
+  return queue_.try_pop([&](EventRecord& r, std::uint64_t) {
+    budget_.release(r.heap_bytes());
+    if (r.ticket) r.ticket->finish(CommitTicket::State::dropped);
+    r.release();
+    producers_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+  });
+}
+
+Result Logger::Impl::drop(Admission why) noexcept {
+  // Counters shared by producers are touched only on this slow path, never per admitted event.
+  if (why == Admission::bytes_full) {
+    producers_.dropped_bytes_full.fetch_add(1, std::memory_order_relaxed);
+    return {Outcome::dropped, "bytes full"};
+  }
+  producers_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+  return {Outcome::dropped, "queue full"};
+}
+
+Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
+  ensure_current_process();
+  if (closed_.load(std::memory_order_seq_cst)) [[unlikely]] {
+    producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+    return {Outcome::closed, "shut down"};
+  }
+  std::string message;
+  if (!detail::validate_event(event, options_.max_metadata_bytes, message)) [[unlikely]] {
+    producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+    return {Outcome::rejected, std::move(message)};
+  }
+  const std::int64_t unix_ns = detail::now_unix_ns();
+  const std::uint64_t random = detail::random_u64();
+
+  // Events too large for a slot's inline bytes carry one heap block, counted in the byte budget.
+  const std::size_t text = event.type.size() + event.user_type.size() + event.metadata.size();
+  std::unique_ptr<char[]> heap;
+  if (text > kInlineBytes) [[unlikely]] {
+    heap.reset(new (std::nothrow) char[text]);
+    if (!heap) return drop(Admission::bytes_full);
+    char* out = heap.get();
+    std::memcpy(out, event.type.data(), event.type.size());
+    out += event.type.size();
+    if (!event.user_type.empty()) std::memcpy(out, event.user_type.data(), event.user_type.size());
+    out += event.user_type.size();
+    std::memcpy(out, event.metadata.data(), event.metadata.size());
+  }
+  const std::size_t heap_bytes = heap ? text : 0;
+
+  std::shared_ptr<CommitTicket> ticket;
+  Clock::time_point deadline{};
+  if (delivery == Delivery::committed) {
+    try {
+      ticket = std::make_shared<CommitTicket>();
+    } catch (...) {
+      return drop(Admission::bytes_full);
+    }
+    deadline = Clock::now() + options_.commit_timeout;
+  } else if (options_.on_full == OnFull::block) {
+    deadline = Clock::now() + options_.block_timeout;
+  }
+
+  for (unsigned spins = 0;; ++spins) {
+    const Admission admission = try_admit(event, unix_ns, random, heap.get(), heap_bytes, ticket);
+    if (admission == Admission::admitted) {
+      (void)heap.release();  // the record owns it now
+      break;
+    }
+    writer_->wake_if_sleeping();
+    // A committed event waits for room within its deadline: it is never dropped silently, and
+    // never dropped while there is still time. Async events follow the overflow policy.
+    const bool wait = delivery == Delivery::committed || options_.on_full == OnFull::block;
+    if (!wait && options_.on_full == OnFull::drop_oldest && evict_oldest()) continue;
+    if (!wait || Clock::now() >= deadline) {
+      return drop(admission);
+    }
+    if (spins < 16) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+
+  if (delivery == Delivery::async) return {Outcome::queued, {}};
+  writer_->request_urgent();
+  return wait_for_commit(ticket, deadline);
+}
+
+Result Logger::Impl::wait_for_commit(const std::shared_ptr<CommitTicket>& ticket,
+                                     Clock::time_point deadline) noexcept {
+  switch (writer_->wait_ticket(*ticket, deadline)) {
+    case CommitTicket::State::committed:
+      producers_.committed_waits.fetch_add(1, std::memory_order_relaxed);
+      return {Outcome::committed, {}};
+    case CommitTicket::State::pending:
+      producers_.commit_timeouts.fetch_add(1, std::memory_order_relaxed);
+      return {Outcome::timed_out, "not committed within Options::commit_timeout; still queued"};
+    case CommitTicket::State::refused:
+      return {Outcome::rejected, "the database refused the event: " + ticket->reason};
+    case CommitTicket::State::lost:
+      return {Outcome::dropped, "lost: not written by the shutdown deadline"};
+    case CommitTicket::State::dropped:
+      return {Outcome::dropped, "evicted from a full queue"};
+  }
+  return {Outcome::dropped, {}};
+}
+
+bool Logger::Impl::flush(std::chrono::milliseconds timeout) noexcept {
+  ensure_current_process();
+  const auto deadline = Clock::now() + timeout;
+  // Every event logged before this call holds a position below the current tail.
+  const std::uint64_t target = queue_.tail_position();
+  writer_->request_urgent();
+  return writer_->wait_finalized(target, deadline);
+}
+
+bool Logger::Impl::shutdown(std::chrono::milliseconds timeout) noexcept {
+  ensure_current_process();
+  std::lock_guard lock(shutdown_mu_);
+  if (shutdown_result_) return *shutdown_result_;
+  const auto deadline = Clock::now() + timeout;
+  closed_.store(true, std::memory_order_seq_cst);
+  const std::uint64_t lost_before = writer_->counters().lost;
+  writer_->stop(deadline);
+  const std::uint64_t swept = sweep_queue();
+  shutdown_result_ = writer_->counters().lost == lost_before && swept == 0;
+  return *shutdown_result_;
+}
+
+std::uint64_t Logger::Impl::sweep_queue() noexcept {
+  std::uint64_t count = 0;
+  while (queue_.try_pop([&](EventRecord& r, std::uint64_t) {
+    budget_.release(r.heap_bytes());
+    if (r.ticket) r.ticket->finish(CommitTicket::State::lost);
+    r.release();
+  })) {
+    ++count;
+  }
+  if (count > 0) {
+    swept_lost_.fetch_add(count, std::memory_order_relaxed);
+    warnings_->warn_always("lost " + std::to_string(count) +
+                           " events logged while the logger was shutting down");
+  }
+  return count;
+}
+
+void Logger::Impl::restart_after_fork() noexcept {
+  std::lock_guard lock(fork_mu_);
+  const std::uint64_t generation = detail::fork_generation();
+  if (fork_generation_.load(std::memory_order_relaxed) == generation) return;
+  // Only this thread of the child touches the logger's internals until the release store below.
+  // The parent's writer thread does not exist here; its objects (and their mutexes, which may be
+  // locked forever) are leaked, never used. The parent's queued events are the parent's to write.
+  writer_->abandon_after_fork();
+  (void)writer_.release();
+  (void)warnings_.release();
+  while (queue_.try_pop([&](EventRecord& r, std::uint64_t) { r.release(); })) {
+  }
+  queue_.reset();
+  budget_.reset();
+  producers_.rejected.store(0);
+  producers_.dropped_queue_full.store(0);
+  producers_.dropped_bytes_full.store(0);
+  producers_.committed_waits.store(0);
+  producers_.commit_timeouts.store(0);
+  swept_lost_.store(0);
+  try {
+    warnings_ = std::make_unique<detail::WarningLimiter>(options_.on_warning);
+    opened_sink_ = detail::make_sink(options_);
+    start_writer();
+  } catch (...) {
+    // Without a writer the child's logger cannot write: it refuses events rather than lose them.
+    closed_.store(true);
+    if (!warnings_) return;
+    warnings_->warn_always("cannot start a writer in the child process after fork()");
+  }
+  fork_generation_.store(generation, std::memory_order_release);
+}
+
+Stats Logger::Impl::stats() {
+  ensure_current_process();
+  const detail::WriterCounters w = writer_->counters();
+  Stats s;
+  s.rejected = producers_.rejected.load(std::memory_order_relaxed);
+  s.dropped_queue_full = producers_.dropped_queue_full.load(std::memory_order_relaxed);
+  s.dropped_bytes_full = producers_.dropped_bytes_full.load(std::memory_order_relaxed);
+  s.dropped = s.dropped_queue_full + s.dropped_bytes_full;
+  s.committed_waits = producers_.committed_waits.load(std::memory_order_relaxed);
+  s.commit_timeouts = producers_.commit_timeouts.load(std::memory_order_relaxed);
+  s.written = w.written;
+  s.dead_lettered = w.dead_lettered;
+  s.lost = w.lost + swept_lost_.load(std::memory_order_relaxed);
+  s.batches = w.batches;
+  s.retries = w.retries;
+  s.queued = queue_.size_approx() + w.in_flight;
+  s.queued_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, budget_.in_use()));
+  if (w.oldest_unix_ns != 0) {
+    s.oldest_queued_age = std::chrono::microseconds(
+        std::max<std::int64_t>(0, (detail::now_unix_ns() - w.oldest_unix_ns) / 1000));
+  }
+  s.last_error = w.last_error;
+  s.database_failing = w.failing;
+  return s;
+}
+
+// --- the public face ---
+
+Logger::Logger(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Logger::~Logger() = default;
+
+Result Logger::log(const Event& event) noexcept {
+  return impl_->log(event, impl_->delivery_for(event));
+}
+Result Logger::log(const Event& event, Delivery delivery) noexcept {
+  return impl_->log(event, delivery);
+}
+bool Logger::flush(std::chrono::milliseconds timeout) noexcept {
+  return impl_->flush(timeout);
+}
+bool Logger::shutdown(std::chrono::milliseconds timeout) noexcept {
+  return impl_->shutdown(timeout);
+}
+Stats Logger::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace evlog

@@ -1,0 +1,19 @@
+// Chooses the sink a logger writes through, from Options.
+#pragma once
+
+#include <memory>
+
+#include "evlog/options.hpp"
+#include "evlog/sink.hpp"
+
+namespace evlog::detail {
+
+// Options::make_sink when set; otherwise the sink `database` names (a SQLite file path).
+// Throws evlog::Error for a database string no sink understands.
+std::unique_ptr<Sink> make_sink(const Options& options);
+
+// Forgets a sink without running its destructor's clean-up, where that would touch resources a
+// parent process owns (after fork()).
+void abandon_sink(std::unique_ptr<Sink> sink) noexcept;
+
+}  // namespace evlog::detail

@@ -1,0 +1,277 @@
+#include "sinks/sqlite/sqlite_sink.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+namespace evlog::detail {
+
+namespace {
+
+std::string quoted(const std::string& identifier) {
+  return '"' + identifier + '"';
+}
+
+// Errors after which the connection itself is suspect (the file was replaced, the schema changed,
+// the table was dropped): close it and open afresh on the next attempt.
+bool needs_reopen(int primary) {
+  switch (primary) {
+    case SQLITE_ERROR:
+    case SQLITE_SCHEMA:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_IOERR:
+    case SQLITE_PERM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The data of one row was refused: retrying the same row can never succeed.
+bool refuses_row(int primary) {
+  return primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG;
+}
+
+}  // namespace
+
+SqliteSink::SqliteSink(std::string path, std::string table, Durability durability,
+                       std::chrono::milliseconds busy_timeout)
+    : path_(std::move(path)),
+      table_(std::move(table)),
+      durability_(durability),
+      busy_timeout_(busy_timeout) {}
+
+SqliteSink::~SqliteSink() {
+  close();
+}
+
+void SqliteSink::abandon() noexcept {
+  db_ = nullptr;
+  begin_ = commit_ = insert_ = nullptr;
+  ready_ = false;
+}
+
+void SqliteSink::close() noexcept {
+  sqlite3_finalize(begin_);
+  sqlite3_finalize(commit_);
+  sqlite3_finalize(insert_);
+  begin_ = commit_ = insert_ = nullptr;
+  if (db_) sqlite3_close_v2(db_);
+  db_ = nullptr;
+  ready_ = false;
+}
+
+int SqliteSink::exec(const char* sql) {
+  return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+}
+
+SinkStatus SqliteSink::failure(int rc, std::string_view doing) {
+  std::string message = "sqlite: ";
+  message.append(doing);
+  message += " failed on '" + path_ + "': ";
+  message += db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  message += " (code " + std::to_string(rc) + ")";
+  // On BUSY, FULL or IOERR SQLite may already have rolled the transaction back; roll back what is
+  // left before anything else is tried on this connection.
+  if (db_ && !sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+  const int primary = rc & 0xff;
+  if (needs_reopen(primary)) close();
+  return SinkStatus::transient_error(std::move(message));
+}
+
+SinkStatus SqliteSink::open() {
+  if (ready_) return SinkStatus::success();
+  if (!db_) {
+    SinkStatus status = open_connection();
+    if (!status.ok()) return status;
+  }
+  SinkStatus status = ensure_table();
+  if (!status.ok()) return status;
+  status = prepare_statements();
+  if (!status.ok()) return status;
+  ready_ = true;
+  return SinkStatus::success();
+}
+
+SinkStatus SqliteSink::open_connection() {
+  // Create the file ourselves, private (0600) whatever the umask, and never through a symlink;
+  // SQLite gives its -wal and -shm files the database file's mode.
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    std::string message = "cannot open database file '" + path_ + "': " + std::strerror(err);
+    if (err == ELOOP) message += " (a symbolic link is refused)";
+    // Missing directories, permissions and symlinks are for a person to fix.
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP || err == EACCES || err == EISDIR) {
+      return SinkStatus::invalid_config(std::move(message));
+    }
+    return SinkStatus::transient_error(std::move(message));
+  }
+  ::close(fd);
+
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    SinkStatus status = failure(rc, "open");
+    close();
+    return status;
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_.count()));
+  // journal_mode=WAL is persistent in the file; it needs a brief exclusive lock the first time.
+  sqlite3_stmt* stmt = nullptr;
+  rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  std::string mode =
+      rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)) : "";
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return failure(rc, "setting journal_mode=WAL");
+  if (mode != "wal") {
+    close();
+    return SinkStatus::invalid_config("sqlite: '" + path_ + "' cannot use WAL journal mode (got " +
+                                      mode + ")");
+  }
+  rc = exec(durability_ == Durability::full ? "PRAGMA synchronous=FULL"
+                                            : "PRAGMA synchronous=NORMAL");
+  if (rc != SQLITE_OK) return failure(rc, "setting synchronous");
+  return SinkStatus::success();
+}
+
+SinkStatus SqliteSink::ensure_table() {
+  int rc = exec("BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) return failure(rc, "locking the schema");
+
+  std::set<std::string> columns;
+  sqlite3_stmt* stmt = nullptr;
+  rc = sqlite3_prepare_v2(db_, "SELECT name FROM pragma_table_info(?)", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, table_.data(), static_cast<int>(table_.size()), SQLITE_STATIC);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      columns.emplace(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_OK) return failure(rc, "reading the table's columns");
+
+  const std::string t = quoted(table_);
+  if (columns.empty()) {
+    const std::string create = "CREATE TABLE IF NOT EXISTS " + t +
+                               " (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
+                               "event_type TEXT NOT NULL, user_id INTEGER, user_type TEXT, "
+                               "metadata TEXT, created_at TEXT NOT NULL)";
+    rc = exec(create.c_str());
+    if (rc != SQLITE_OK) return failure(rc, "creating the table");
+  } else {
+    for (const char* required : {"event_type", "user_id", "user_type", "metadata", "created_at"}) {
+      if (!columns.contains(required)) {
+        exec("ROLLBACK");
+        close();
+        return SinkStatus::invalid_config("sqlite: table '" + table_ + "' in '" + path_ +
+                                          "' cannot be adopted: it has no column '" + required +
+                                          "'");
+      }
+    }
+    if (!columns.contains("event_id")) {
+      // The older shape: add the column, then a separate unique index (SQLite cannot add a UNIQUE
+      // column). Old rows keep a NULL event_id, which a unique index allows any number of.
+      rc = exec(("ALTER TABLE " + t + " ADD COLUMN event_id TEXT").c_str());
+      if (rc != SQLITE_OK) return failure(rc, "adding column event_id");
+      rc = exec(("CREATE UNIQUE INDEX IF NOT EXISTS " + quoted(table_ + "_event_id") + " ON " + t +
+                 "(event_id)")
+                    .c_str());
+      if (rc != SQLITE_OK) return failure(rc, "creating the unique index on event_id");
+    }
+  }
+  rc = exec("COMMIT");
+  if (rc != SQLITE_OK) return failure(rc, "committing the schema");
+  return SinkStatus::success();
+}
+
+SinkStatus SqliteSink::prepare_statements() {
+  const std::string insert = "INSERT INTO " + quoted(table_) +
+                             " (event_id, event_type, user_id, user_type, metadata, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(event_id) DO NOTHING";
+  sqlite3_finalize(insert_);
+  insert_ = nullptr;
+  int rc =
+      sqlite3_prepare_v3(db_, insert.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = sqlite3_errmsg(db_);
+    if (message.find("ON CONFLICT clause does not match") != std::string::npos) {
+      // event_id exists but is not unique: an adopted table needs the index.
+      close();
+      return SinkStatus::invalid_config("sqlite: table '" + table_ + "' in '" + path_ +
+                                        "' cannot be adopted: its event_id column has no unique "
+                                        "index (CREATE UNIQUE INDEX ... ON " +
+                                        table_ + "(event_id))");
+    }
+    return failure(rc, "preparing the insert");
+  }
+  if (!begin_)
+    rc =
+        sqlite3_prepare_v3(db_, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &begin_, nullptr);
+  if (rc == SQLITE_OK && !commit_) {
+    rc = sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &commit_, nullptr);
+  }
+  if (rc != SQLITE_OK) return failure(rc, "preparing transaction statements");
+  return SinkStatus::success();
+}
+
+SinkStatus SqliteSink::write(std::span<const Row> rows) {
+  if (!ready_) {
+    SinkStatus status = open();
+    if (!status.ok()) return status;
+  }
+  int rc = sqlite3_step(begin_);
+  sqlite3_reset(begin_);
+  if (rc != SQLITE_DONE) return failure(rc, "BEGIN IMMEDIATE");
+
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    auto text = [&](int index, std::string_view value) {
+      if (value.empty()) {
+        sqlite3_bind_null(insert_, index);
+      } else {
+        sqlite3_bind_text(insert_, index, value.data(), static_cast<int>(value.size()),
+                          SQLITE_STATIC);
+      }
+    };
+    text(1, row.event_id);
+    text(2, row.type);
+    if (row.user_id) {
+      sqlite3_bind_int64(insert_, 3, *row.user_id);
+    } else {
+      sqlite3_bind_null(insert_, 3);
+    }
+    text(4, row.user_type);
+    text(5, row.metadata);
+    text(6, row.created_at);
+    rc = sqlite3_step(insert_);
+    sqlite3_reset(insert_);
+    if (rc != SQLITE_DONE) {
+      if (refuses_row(rc & 0xff)) {
+        std::string message = std::string("sqlite: ") + sqlite3_errmsg(db_);
+        if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+        sqlite3_clear_bindings(insert_);
+        return SinkStatus::refused_row(i, std::move(message));
+      }
+      sqlite3_clear_bindings(insert_);
+      return failure(rc, "INSERT");
+    }
+  }
+  sqlite3_clear_bindings(insert_);
+  rc = sqlite3_step(commit_);
+  sqlite3_reset(commit_);
+  if (rc != SQLITE_DONE) return failure(rc, "COMMIT");
+  return SinkStatus::success();
+}
+
+}  // namespace evlog::detail

@@ -1,0 +1,57 @@
+// SqliteSink — writes batches into a table of a SQLite file.
+//
+// WAL mode, `synchronous` from Options::durability, a busy timeout of Options::db_timeout, every
+// batch in one BEGIN IMMEDIATE transaction through one prepared statement:
+//   INSERT INTO t(event_id, ...) VALUES (?, ...) ON CONFLICT(event_id) DO NOTHING
+// Only the event_id conflict is ignored: a CHECK or NOT NULL failure is reported as a refusal of
+// that row (never swallowed, as INSERT OR IGNORE would).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "evlog/options.hpp"
+#include "evlog/sink.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace evlog::detail {
+
+class SqliteSink final : public Sink {
+ public:
+  SqliteSink(std::string path, std::string table, Durability durability,
+             std::chrono::milliseconds busy_timeout);
+  ~SqliteSink() override;
+
+  SqliteSink(const SqliteSink&) = delete;
+  SqliteSink& operator=(const SqliteSink&) = delete;
+
+  SinkStatus open() override;
+  SinkStatus write(std::span<const Row> rows) override;
+  std::string describe() const override { return "sqlite:" + path_; }
+
+  // Forgets the connection without closing it: in a child process after fork(), a connection
+  // opened by the parent must be neither used nor closed (closing would drop the parent's locks).
+  void abandon() noexcept;
+
+ private:
+  SinkStatus open_connection();
+  SinkStatus ensure_table();
+  SinkStatus prepare_statements();
+  SinkStatus failure(int rc, std::string_view doing);  // classifies, rolls back, maybe closes
+  void close() noexcept;
+  int exec(const char* sql);
+
+  const std::string path_;
+  const std::string table_;
+  const Durability durability_;
+  const std::chrono::milliseconds busy_timeout_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  bool ready_ = false;
+};
+
+}  // namespace evlog::detail
