@@ -312,6 +312,7 @@ std::uint64_t Logger::Impl::sweep_queue() noexcept {
     swept_lost_.fetch_add(count, std::memory_order_relaxed);
     warnings_->warn_always("lost " + std::to_string(count) +
                            " events logged while the logger was shutting down");
+    writer_->notify_waiters();
   }
   return count;
 }

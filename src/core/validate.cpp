@@ -135,7 +135,8 @@ bool validate_metadata(std::string_view metadata, std::size_t max_bytes,
   // Only a "\u0000" escape can put U+0000 in a string (a raw NUL byte is invalid JSON text), so the
   // tree is walked only when the text holds that escape.
   constexpr std::string_view kNulEscape = "\\u0000";
-  if (metadata.find(kNulEscape) != std::string_view::npos && holds_nul(root)) {
+  if (std::memchr(metadata.data(), '\\', metadata.size()) != nullptr &&
+      metadata.find(kNulEscape) != std::string_view::npos && holds_nul(root)) {
     set_message(message, "metadata: strings must not contain U+0000 (\\u0000)");
     return false;
   }
@@ -171,7 +172,10 @@ bool validate_event(const Event& event, std::size_t max_metadata_bytes,
       set_message(message, "user_type: must not contain a NUL byte");
       return false;
     }
-    if (!simdjson::validate_utf8(user_type.data(), user_type.size())) {
+    // Plain ASCII (the common case) is valid UTF-8; only other text needs the full check.
+    bool ascii = true;
+    for (char c : user_type) ascii &= static_cast<unsigned char>(c) < 0x80;
+    if (!ascii && !simdjson::validate_utf8(user_type.data(), user_type.size())) {
       set_message(message, "user_type: must be valid UTF-8");
       return false;
     }

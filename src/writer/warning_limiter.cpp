@@ -33,7 +33,8 @@ void WarningLimiter::emit(std::string_view line) noexcept {
     std::string text = "evlog: ";
     text.append(line);
     if (suppressed_ > 0) {
-      text += " (" + std::to_string(suppressed_) + " more warnings suppressed)";
+      text += " (" + std::to_string(suppressed_) +
+              (suppressed_ == 1 ? " more warning" : " more warnings") + " suppressed)";
       suppressed_ = 0;
     }
     if (callback_) {

@@ -81,6 +81,11 @@ CommitTicket::State Writer::wait_ticket(const CommitTicket& ticket,
   return ticket.current();
 }
 
+void Writer::notify_waiters() noexcept {
+  { std::lock_guard lock(progress_mu_); }
+  progress_cv_.notify_all();
+}
+
 void Writer::publish_progress() noexcept {
   if (batch_.empty()) {
     // Every position below head was popped by this thread (and is final, the batch being empty)
@@ -88,8 +93,7 @@ void Writer::publish_progress() noexcept {
     finalized_.store(queue_.head_position(), std::memory_order_release);
     oldest_unix_ns_.store(0, std::memory_order_relaxed);
   }
-  { std::lock_guard lock(progress_mu_); }
-  progress_cv_.notify_all();
+  notify_waiters();
 }
 
 WriterCounters Writer::counters() const {
@@ -160,7 +164,12 @@ std::size_t Writer::fill_batch() {
 void Writer::write_batch_until_done() {
   unsigned attempt = 0;
   for (;;) {
-    SinkStatus status = write_range(0, batch_.size());
+    SinkStatus status = SinkStatus::success();
+    if (needs_open_) {
+      status = sink_->open();
+      if (status.ok()) needs_open_ = false;
+    }
+    if (status.ok()) status = write_range(0, batch_.size());
     compact_batch();
     if (status.ok()) {
       if (failing_.load(std::memory_order_relaxed)) {
@@ -170,6 +179,7 @@ void Writer::write_batch_until_done() {
       }
       return;
     }
+    needs_open_ = true;
     retries_.fetch_add(1, std::memory_order_relaxed);
     note_failure(status.message);
     publish_progress();  // wake committed waiters whose events were finalised by a partial write

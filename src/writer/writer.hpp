@@ -104,6 +104,9 @@ class Writer {
   CommitTicket::State wait_ticket(const CommitTicket& ticket, Clock::time_point deadline) noexcept;
 
   WriterCounters counters() const;
+  // Wakes flush and committed-delivery waiters to re-check their condition (after the Logger
+  // finished tickets itself, e.g. in its final sweep).
+  void notify_waiters() noexcept;
 
   // After fork(), in the child: forget the thread and the sink without touching either (both
   // belong to the parent). The object must then be leaked, not destroyed.
@@ -145,6 +148,7 @@ class Writer {
   std::vector<Pending> batch_;
   std::vector<Row> rows_;
   std::uint64_t urgent_seen_ = 0;
+  bool needs_open_ = true;  // open() before the next write: at start and after any failure
   std::uint64_t drops_reported_ = 0;
   std::uint64_t jitter_state_;
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds and runs every test: a normal (optimised) build, then AddressSanitizer + UBSan, then
+# ThreadSanitizer. Stops at the first failing configuration.
+#   EVLOG_CONFIGS="release asan tsan"  which configurations to run (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc)
+configs=${EVLOG_CONFIGS:-release asan tsan}
+start=$SECONDS
+
+run_config() {
+  local preset=$1
+  echo "=== [$preset] configure and build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build "build/$preset" -j"$jobs"
+  local exclude=()
+  case $preset in
+    release) export EVLOG_TEST_SCALE=1 ;;
+    asan) export EVLOG_TEST_SCALE=0.2 ;;
+    # ThreadSanitizer does not support threads started after fork(): tests that fork are
+    # labelled `fork` and run in the other two configurations.
+    tsan) export EVLOG_TEST_SCALE=0.1; exclude=(-LE fork) ;;
+  esac
+  echo "=== [$preset] test"
+  ctest --preset "$preset" -j"$jobs" --timeout 600 "${exclude[@]}"
+  if [[ $preset == release ]]; then
+    check_installed_package
+  fi
+}
+
+# The installed library, headers and package config work for a user's own CMake project.
+check_installed_package() {
+  echo "=== [package] install, then build and run a program against the installed evlog"
+  local prefix=build/install consumer=build/consumer
+  rm -rf "$prefix" "$consumer"
+  cmake --install build/release --prefix "$prefix" >/dev/null
+  test -x "$prefix/bin/evlog"
+  cmake -S examples/find_package -B "$consumer" -DCMAKE_PREFIX_PATH="$PWD/$prefix" >/dev/null
+  cmake --build "$consumer" -j"$jobs" >/dev/null
+  local db
+  db=$(mktemp -d)/consumer.db
+  "$consumer/hello_evlog" "$db"
+  rm -rf "$(dirname "$db")"
+}
+
+for config in $configs; do
+  run_config "$config"
+done
+echo "=== all configurations passed in $((SECONDS - start)) s"
