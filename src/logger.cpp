@@ -50,6 +50,7 @@ class Logger::Impl {
                          Clock::time_point deadline) noexcept;
   std::uint64_t sweep_queue() noexcept;
   void start_writer();
+  std::unique_ptr<detail::SpillStore> open_spill(const std::string& database) const;
   void restart_after_fork() noexcept;
   // In a child process after fork(), the first call of any kind gives the logger a writer of its
   // own. One relaxed load of a line that only fork() writes: free in steady state.
@@ -68,7 +69,8 @@ class Logger::Impl {
   detail::ByteBudget budget_;
   detail::ProducerCounters producers_;
   std::unique_ptr<detail::Writer> writer_;
-  std::unique_ptr<Sink> opened_sink_;  // handed to the writer when it starts
+  std::unique_ptr<Sink> opened_sink_;                 // handed to the writer when it starts
+  std::unique_ptr<detail::SpillStore> opened_spill_;  // likewise; null without a spill_dir
 
   // Set (seq_cst) when shutdown begins; producers check it before admitting.
   std::atomic<bool> closed_{false};
@@ -102,6 +104,7 @@ detail::WriterConfig writer_config(const Options& o, std::size_t wake_stride) {
   c.wake_stride = wake_stride;
   c.retry_initial = o.retry_initial;
   c.retry_max = o.retry_max;
+  c.spill_after = o.spill_after;
   return c;
 }
 
@@ -123,7 +126,22 @@ Logger::Impl::Impl(Options options)
     warnings_->warn("cannot open " + opened_sink_->describe() +
                     " yet, will retry: " + status.message);
   }
+  opened_spill_ = open_spill(opened_sink_->describe());
   start_writer();
+}
+
+std::unique_ptr<detail::SpillStore> Logger::Impl::open_spill(const std::string& database) const {
+  if (options_.spill_dir.empty()) return nullptr;
+  detail::SpillConfig config;
+  config.dir = options_.spill_dir;
+  config.target = database + "#" + options_.table;
+  config.segment_bytes = options_.spill_segment_bytes;
+  config.max_bytes = options_.max_spill_bytes;
+  config.max_dead_letter_bytes = options_.max_dead_letter_bytes;
+  std::string error;
+  auto spill = detail::SpillStore::open(config, error);
+  if (!spill) throw Error("Options::spill_dir: " + error);
+  return spill;
 }
 
 Logger::Impl::~Impl() {
@@ -133,7 +151,8 @@ Logger::Impl::~Impl() {
 
 void Logger::Impl::start_writer() {
   writer_ = std::make_unique<detail::Writer>(writer_config(options_, wake_stride_), queue_, budget_,
-                                             producers_, *warnings_, std::move(opened_sink_));
+                                             producers_, *warnings_, std::move(opened_sink_),
+                                             std::move(opened_spill_));
   writer_->start();
 }
 
@@ -283,7 +302,7 @@ bool Logger::Impl::flush(std::chrono::milliseconds timeout) noexcept {
   // Every event logged before this call holds a position below the current tail.
   const std::uint64_t target = queue_.tail_position();
   writer_->request_urgent();
-  return writer_->wait_finalized(target, deadline);
+  return writer_->wait_flushed(target, deadline);
 }
 
 bool Logger::Impl::shutdown(std::chrono::milliseconds timeout) noexcept {
@@ -340,6 +359,7 @@ void Logger::Impl::restart_after_fork() noexcept {
   try {
     warnings_ = std::make_unique<detail::WarningLimiter>(options_.on_warning);
     opened_sink_ = detail::make_sink(options_);
+    opened_spill_ = open_spill(opened_sink_->describe());
     start_writer();
   } catch (...) {
     // Without a writer the child's logger cannot write: it refuses events rather than lose them.
@@ -363,6 +383,10 @@ Stats Logger::Impl::stats() {
   s.written = w.written;
   s.dead_lettered = w.dead_lettered;
   s.lost = w.lost + swept_lost_.load(std::memory_order_relaxed);
+  s.spilled = w.spilled;
+  s.replayed = w.replayed;
+  s.spill_failures = w.spill_failures;
+  s.spill_bytes = w.spill_bytes;
   s.batches = w.batches;
   s.retries = w.retries;
   s.queued = queue_.size_approx() + w.in_flight;

@@ -7,4 +7,5 @@
 #include "evlog/options.hpp"
 #include "evlog/result.hpp"
 #include "evlog/sink.hpp"
+#include "evlog/spill.hpp"
 #include "evlog/stats.hpp"

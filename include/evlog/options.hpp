@@ -74,6 +74,24 @@ struct Options {
   // Durability of every commit; see Durability.
   Durability durability = Durability::normal;
 
+  // A directory for spill and dead-letter files (created 0700 if missing; empty = off). While the
+  // database fails for `spill_after`, or the queue passes three quarters full because the
+  // database cannot keep up, batches are appended to a spill file here (0600, checksummed,
+  // fsynced) instead of overflowing the queue, and replayed once the database answers; shutdown
+  // spills what it cannot commit by its deadline. Events the database refuses for their data go
+  // to `dead-letters.jsonl` here with the database's message. Processes may share the directory:
+  // each holds a lock on its own files, and a logger replays only files no live process holds.
+  std::string spill_dir;
+  // How long the database must fail before batches are spilled.
+  std::chrono::milliseconds spill_after{1000};
+  // Cap on this process's spill files in bytes; past it events stay in the queue (and the
+  // overflow policy applies). Trade-off: outage length survived vs disk used.
+  std::size_t max_spill_bytes = std::size_t{1} << 30;
+  // A spill file is closed and a new one started past this size (≥ 64 KiB).
+  std::size_t spill_segment_bytes = std::size_t{16} << 20;
+  // Cap on the dead-letter file; past it dead letters are only counted and warned about.
+  std::size_t max_dead_letter_bytes = std::size_t{64} << 20;
+
   // Receives warnings (drops, lost events, database errors), at most one line a second with a
   // count of what was suppressed; called on the writer thread, so it must not call back into the
   // logger. Empty: write to stderr.

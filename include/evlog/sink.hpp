@@ -59,8 +59,9 @@ class Sink {
   virtual ~Sink() = default;
 
   // Connects and makes sure the table exists in the expected shape (creating it, or adopting an
-  // older shape by adding what is missing; never dropping data). Called again after a transient
-  // failure until it succeeds.
+  // older shape by adding what is missing; never dropping data). Called when the logger is built,
+  // before the writer's first write, and again after every failed write, so it must be cheap
+  // (return ok at once) when the connection is already good.
   virtual SinkStatus open() = 0;
 
   // Writes every row in one transaction, ignoring a row whose event_id is already in the table

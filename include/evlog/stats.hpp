@@ -21,12 +21,13 @@ struct Stats {
   std::uint64_t dropped_queue_full = 0;  // ... no free slot (or evicted by OnFull::drop_oldest)
   std::uint64_t dropped_bytes_full = 0;  // ... Options::max_queue_bytes reached
   std::uint64_t written = 0;             // this logger's events known to be in the table
-  std::uint64_t dead_lettered = 0;  // refused by the database for their data, kept with the reason
-  std::uint64_t lost = 0;           // not written by a shutdown deadline (always warned about)
-  std::uint64_t batches = 0;        // transactions committed
-  std::uint64_t retries = 0;        // failed attempts to write a batch (each retried later)
-  std::uint64_t replayed = 0;       // events from other processes' spill files written by this
-                                    // logger; not part of the accounting sum
+  std::uint64_t dead_lettered = 0;   // refused by the database for their data, kept with the reason
+  std::uint64_t lost = 0;            // not written by a shutdown deadline (always warned about)
+  std::uint64_t batches = 0;         // transactions committed
+  std::uint64_t retries = 0;         // failed attempts to write a batch (each retried later)
+  std::uint64_t replayed = 0;        // events from other processes' spill files written by this
+                                     // logger; not part of the accounting sum
+  std::uint64_t spill_failures = 0;  // appends to a spill file that failed (disk full, I/O error)
   std::uint64_t committed_waits = 0;  // committed-delivery calls answered `committed`
   std::uint64_t commit_timeouts = 0;  // committed-delivery calls answered `timed_out`
 
@@ -34,6 +35,7 @@ struct Stats {
   std::uint64_t queued = 0;        // admitted and in memory now (queue + the writer's batch)
   std::uint64_t spilled = 0;       // admitted and now only on disk, waiting for replay
   std::uint64_t queued_bytes = 0;  // payload bytes held beyond the fixed slots (large metadata)
+  std::uint64_t spill_bytes = 0;   // bytes of this logger's spill files on disk
   // Age of the oldest admitted event not yet in a final state; zero when none is.
   std::chrono::microseconds oldest_queued_age{0};
   // The last error the database reported (passwords masked); empty if none yet.

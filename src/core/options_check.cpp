@@ -75,6 +75,15 @@ void check_options(const Options& o) {
   if (o.commit_timeout.count() < 0) {
     fail("commit_timeout", "must not be negative", ms(o.commit_timeout));
   }
+  if (o.spill_after.count() < 0) fail("spill_after", "must not be negative", ms(o.spill_after));
+  if (o.spill_segment_bytes < (64u << 10)) {
+    fail("spill_segment_bytes", "must be at least 65536", std::to_string(o.spill_segment_bytes));
+  }
+  if (o.max_spill_bytes < o.spill_segment_bytes) {
+    fail("max_spill_bytes",
+         "must be at least spill_segment_bytes (" + std::to_string(o.spill_segment_bytes) + ")",
+         std::to_string(o.max_spill_bytes));
+  }
   for (const std::string& type : o.critical_types) {
     std::string message;
     if (!validate_event(Event{.type = type, .user_id = {}, .user_type = {}, .metadata = {}}, 1,

@@ -8,16 +8,18 @@ namespace evlog::detail {
 
 Writer::Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget,
                const ProducerCounters& producers, WarningLimiter& warnings,
-               std::unique_ptr<Sink> sink)
+               std::unique_ptr<Sink> sink, std::unique_ptr<SpillStore> spill)
     : config_(config),
       queue_(queue),
       budget_(budget),
       producers_(producers),
       warnings_(warnings),
       sink_(std::move(sink)),
+      spill_(std::move(spill)),
       jitter_state_(random_u64()) {
   batch_.reserve(config_.max_batch);
   rows_.reserve(config_.max_batch);
+  row_index_.reserve(config_.max_batch);
 }
 
 Writer::~Writer() {
@@ -40,8 +42,9 @@ void Writer::stop(Clock::time_point deadline) noexcept {
 
 void Writer::abandon_after_fork() noexcept {
   // The parent's thread does not exist here: the std::thread object must never be joined or
-  // destroyed, and the sink's connection belongs to the parent. The caller leaks this object.
+  // destroyed, and the connection and spill files belong to the parent. The caller leaks this.
   abandon_sink(std::move(sink_));
+  if (spill_) spill_->abandon_after_fork();
 }
 
 void Writer::wake() noexcept {
@@ -53,8 +56,7 @@ void Writer::wake() noexcept {
 }
 
 void Writer::request_urgent() noexcept {
-  // Release pairs with the writer's acquire load: what the requester did before (pushing its
-  // event) is visible when the writer sees the new count.
+  // Release pairs with the writer's acquire load: the requester's event is visible by then.
   urgent_requests_.fetch_add(1, std::memory_order_release);
   wake();
 }
@@ -67,10 +69,12 @@ void Writer::sleep_until(Clock::time_point until) noexcept {
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
-bool Writer::wait_finalized(std::uint64_t position, Clock::time_point deadline) noexcept {
+bool Writer::wait_flushed(std::uint64_t position, Clock::time_point deadline) noexcept {
   std::unique_lock lock(progress_mu_);
-  return progress_cv_.wait_until(
-      lock, deadline, [&] { return finalized_.load(std::memory_order_acquire) >= position; });
+  return progress_cv_.wait_until(lock, deadline, [&] {
+    return settled_.load(std::memory_order_acquire) >= position &&
+           spilled_.load(std::memory_order_acquire) == 0;
+  });
 }
 
 CommitTicket::State Writer::wait_ticket(const CommitTicket& ticket,
@@ -88,11 +92,12 @@ void Writer::notify_waiters() noexcept {
 
 void Writer::publish_progress() noexcept {
   if (batch_.empty()) {
-    // Every position below head was popped by this thread (and is final, the batch being empty)
-    // or evicted by a producer (counted as dropped).
-    finalized_.store(queue_.head_position(), std::memory_order_release);
+    // Every position below head was popped by this thread (and is settled, the batch being
+    // empty) or evicted by a producer (counted as dropped).
+    settled_.store(queue_.head_position(), std::memory_order_release);
     oldest_unix_ns_.store(0, std::memory_order_relaxed);
   }
+  if (spill_) spill_bytes_.store(spill_->own_bytes(), std::memory_order_relaxed);
   notify_waiters();
 }
 
@@ -101,6 +106,10 @@ WriterCounters Writer::counters() const {
   c.written = written_.load(std::memory_order_relaxed);
   c.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
   c.lost = lost_.load(std::memory_order_relaxed);
+  c.spilled = spilled_.load(std::memory_order_relaxed);
+  c.replayed = replayed_.load(std::memory_order_relaxed);
+  c.spill_failures = spill_failures_.load(std::memory_order_relaxed);
+  c.spill_bytes = spill_bytes_.load(std::memory_order_relaxed);
   c.batches = batches_.load(std::memory_order_relaxed);
   c.retries = retries_.load(std::memory_order_relaxed);
   c.in_flight = in_flight_.load(std::memory_order_relaxed);
@@ -115,43 +124,66 @@ void Writer::run() noexcept {
   auto next_tick = Clock::now() + config_.tick;
   for (;;) {
     const bool stop = stopping();
-    if (stop && Clock::now() >= stop_deadline_) {
-      lose_everything();
-      break;
-    }
+    auto now = Clock::now();
+    // Shutdown ends at the deadline, or at once while the database is failing and the rest can
+    // be spilled: waiting would only make the caller wait for nothing.
+    if (stop && (now >= stop_deadline_ || (failing_state_ && spill_))) break;
+
     const std::uint64_t urgent = urgent_requests_.load(std::memory_order_acquire);
-    const bool due = stop || urgent != urgent_seen_ ||
-                     queue_.size_approx() >= config_.wake_stride || Clock::now() >= next_tick;
+    // Own spill files wait for replay; while failing, replaying one is also the probe that finds
+    // the database back once the backoff has passed.
+    const bool replay_pending =
+        spill_ && spill_->has_own_segments() && (!failing_state_ || now >= next_attempt_);
+    const bool due = stop || urgent != urgent_seen_ || replay_pending ||
+                     queue_.size_approx() >= config_.wake_stride || now >= next_tick;
     if (!due) {
       sleep_until(next_tick);
       continue;
     }
     urgent_seen_ = urgent;
-    next_tick = Clock::now() + config_.tick;
+    if (now >= next_tick) next_tick = now + config_.tick;
     report_drops();
 
     fill_batch();
-    if (batch_.empty()) {
-      publish_progress();
-      if (stop) break;
-      continue;
+    if (!batch_.empty()) {
+      if (failing_state_ && now < next_attempt_) {
+        if (!(should_spill(now) && spill_batch())) {
+          // Keep the batch until the next attempt (or the shutdown deadline).
+          sleep_until(stop ? std::min(next_attempt_, stop_deadline_) : next_attempt_);
+        }
+      } else if (!failing_state_ && spill_ && queue_.size_approx() >= queue_.capacity() / 4 * 3) {
+        spill_batch();  // the database cannot keep up: make room before the queue overflows
+      } else {
+        attempt_write();
+      }
+    } else if (!failing_state_ || now >= next_attempt_) {
+      replay_step();
     }
-    write_batch_until_done();
     publish_progress();
+    if (stop && batch_.empty() && queue_.size_approx() == 0 &&
+        (failing_state_ || !spill_ || !spill_->has_own_segments())) {
+      break;
+    }
   }
+  settle_remaining_at_shutdown();
   publish_progress();
+}
+
+Writer::Pending& Writer::add_pending(EventRecord&& record, Origin origin) {
+  Pending& pending = batch_.emplace_back();
+  pending.record.take_from(record);
+  pending.origin = origin;
+  format_event_id(pending.record.unix_ns, pending.record.random, pending.text);
+  format_created_at(pending.record.unix_ns, pending.text + kEventIdChars);
+  return pending;
 }
 
 std::size_t Writer::fill_batch() {
   std::size_t taken = 0;
-  while (batch_.size() < config_.max_batch) {
-    const bool popped = queue_.try_pop([&](EventRecord& record, std::uint64_t) {
-      Pending& pending = batch_.emplace_back();
-      pending.record.take_from(record);
-      format_event_id(pending.record.unix_ns, pending.record.random, pending.text);
-      format_created_at(pending.record.unix_ns, pending.text + kEventIdChars);
-    });
-    if (!popped) break;
+  while (batch_.size() < config_.max_batch &&
+         queue_.try_pop([&](EventRecord& record, std::uint64_t) {
+           add_pending(std::move(record), Origin::queue);
+         })) {
     ++taken;
   }
   if (taken > 0) {
@@ -161,49 +193,41 @@ std::size_t Writer::fill_batch() {
   return taken;
 }
 
-void Writer::write_batch_until_done() {
-  unsigned attempt = 0;
-  for (;;) {
-    SinkStatus status = SinkStatus::success();
-    if (needs_open_) {
-      status = sink_->open();
-      if (status.ok()) needs_open_ = false;
-    }
-    if (status.ok()) status = write_range(0, batch_.size());
-    compact_batch();
-    if (status.ok()) {
-      if (failing_.load(std::memory_order_relaxed)) {
-        failing_.store(false, std::memory_order_relaxed);
-        warnings_.warn("writing to " + sink_->describe() + " again after " +
-                       std::to_string(attempt) + " failed attempts");
-      }
-      return;
-    }
-    needs_open_ = true;
-    retries_.fetch_add(1, std::memory_order_relaxed);
-    note_failure(status.message);
-    publish_progress();  // wake committed waiters whose events were finalised by a partial write
-
-    auto until = Clock::now() + backoff(attempt++);
-    for (;;) {
-      if (stopping()) until = std::min(until, stop_deadline_);
-      if (Clock::now() >= until) break;
-      sleep_until(until);
-    }
-    if (stopping() && Clock::now() >= stop_deadline_) return;  // run() loses what is left
-    report_drops();
-    fill_batch();  // keep draining the queue into the batch while the database recovers
+bool Writer::attempt_write() {
+  SinkStatus status = SinkStatus::success();
+  if (needs_open_) {
+    status = sink_->open();
+    if (status.ok()) needs_open_ = false;
   }
+  if (status.ok()) status = write_range(0, batch_.size());
+  compact_batch();
+  const auto now = Clock::now();
+  if (status.ok()) {
+    note_success();
+    return true;
+  }
+  note_failure(status.message);
+  if (should_spill(now)) spill_batch();
+  return false;
+}
+
+void Writer::note_success() {
+  if (failing_state_) {
+    failing_state_ = false;
+    failing_.store(false, std::memory_order_relaxed);
+    warnings_.warn("writing to " + sink_->describe() + " again after " + std::to_string(attempt_) +
+                   " failed attempts");
+  }
+  attempt_ = 0;
 }
 
 SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
   for (;;) {
     rows_.clear();
-    std::vector<std::size_t> index;
-    index.reserve(end - begin);
+    row_index_.clear();
     for (std::size_t i = begin; i < end; ++i) {
       Pending& p = batch_[i];
-      if (p.final) continue;
+      if (p.settled) continue;
       const EventRecord& r = p.record;
       rows_.push_back(Row{
           .event_id = std::string_view(p.text, kEventIdChars),
@@ -213,17 +237,18 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
           .metadata = r.metadata(),
           .created_at = std::string_view(p.text + kEventIdChars, kCreatedAtChars),
       });
-      index.push_back(i);
+      row_index_.push_back(i);
     }
     if (rows_.empty()) return SinkStatus::success();
 
     SinkStatus status = sink_->write(rows_);
     switch (status.code) {
-      case SinkStatus::Code::ok:
-        for (std::size_t i : index) finish(batch_[i], CommitTicket::State::committed, {});
-        written_.fetch_add(index.size(), std::memory_order_relaxed);
+      case SinkStatus::Code::ok: {
+        const std::vector<std::size_t> written = row_index_;
+        for (std::size_t i : written) settle_written(batch_[i]);
         batches_.fetch_add(1, std::memory_order_relaxed);
         return status;
+      }
       case SinkStatus::Code::transient:
       case SinkStatus::Code::invalid:
         status.code = SinkStatus::Code::transient;
@@ -233,81 +258,53 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
     }
     // The database refused the data. A named row is dead-lettered and the rest retried at once;
     // otherwise the range is split in halves until each refused event stands alone.
-    if (status.row < index.size()) {
-      dead_letter(batch_[index[status.row]], status.message);
+    if (status.row < row_index_.size()) {
+      dead_letter(batch_[row_index_[status.row]], status.message);
       continue;
     }
-    if (index.size() == 1) {
-      dead_letter(batch_[index.front()], status.message);
+    if (row_index_.size() == 1) {
+      dead_letter(batch_[row_index_.front()], status.message);
       return SinkStatus::success();
     }
-    const std::size_t mid = index[index.size() / 2];
+    const std::size_t mid = row_index_[row_index_.size() / 2];
     SinkStatus left = write_range(begin, mid);
     if (!left.ok()) return left;
     return write_range(mid, end);
   }
 }
 
-void Writer::finish(Pending& pending, CommitTicket::State state, std::string_view reason) {
-  pending.final = true;
+void Writer::settle_written(Pending& pending) {
+  switch (pending.origin) {
+    case Origin::queue:
+      written_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Origin::own_spill:
+    case Origin::foreign_spill:
+      ++tally_.written;  // counted once the whole spill file is committed
+      break;
+  }
+  settle(pending, CommitTicket::State::committed, {});
+}
+
+void Writer::settle(Pending& pending, CommitTicket::State state, std::string_view reason) {
+  pending.settled = true;
   budget_.release(pending.record.heap_bytes());
-  if (pending.record.ticket) {
+  if (pending.record.ticket && state != CommitTicket::State::pending) {
     if (!reason.empty()) pending.record.ticket->reason.assign(reason);
     pending.record.ticket->finish(state);
   }
   pending.record.release();
 }
 
-void Writer::dead_letter(Pending& pending, std::string_view reason) {
-  std::string line = "dead letter: event ";
-  line.append(pending.text, kEventIdChars);
-  line += " (type ";
-  line += pending.record.type();
-  line += ") refused by the database: ";
-  line += reason;
-  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
-  finish(pending, CommitTicket::State::refused, reason);
-  warnings_.warn(line);
-}
-
 void Writer::compact_batch() {
-  const auto removed = std::erase_if(batch_, [](const Pending& p) { return p.final; });
-  if (removed > 0) in_flight_.fetch_sub(removed, std::memory_order_relaxed);
-  if (batch_.empty()) {
-    oldest_unix_ns_.store(0, std::memory_order_relaxed);
-  } else {
-    oldest_unix_ns_.store(batch_.front().record.unix_ns, std::memory_order_relaxed);
-  }
-}
-
-void Writer::lose_everything() noexcept {
-  std::uint64_t count = 0;
-  for (Pending& p : batch_) {
-    if (!p.final) {
-      finish(p, CommitTicket::State::lost, {});
-      ++count;
-    }
-  }
-  compact_batch();
-  // What is still queued will not be written either.
-  while (queue_.try_pop([&](EventRecord& record, std::uint64_t) {
-    budget_.release(record.heap_bytes());
-    if (record.ticket) record.ticket->finish(CommitTicket::State::lost);
-    record.release();
-  })) {
-    ++count;
-  }
-  if (count > 0) {
-    lost_.fetch_add(count, std::memory_order_relaxed);
-    std::string error;
-    {
-      std::lock_guard lock(error_mu_);
-      error = last_error_;
-    }
-    warnings_.warn_always("lost " + std::to_string(count) +
-                          " events not written by the shutdown deadline" +
-                          (error.empty() ? std::string() : "; last database error: " + error));
-  }
+  std::uint64_t from_queue = 0;
+  std::erase_if(batch_, [&](const Pending& p) {
+    if (p.settled && p.origin == Origin::queue) ++from_queue;
+    return p.settled;
+  });
+  if (from_queue > 0) in_flight_.fetch_sub(from_queue, std::memory_order_relaxed);
+  oldest_unix_ns_.store(batch_.empty() ? 0 : batch_.front().record.unix_ns,
+                        std::memory_order_relaxed);
 }
 
 void Writer::report_drops() noexcept {
@@ -326,6 +323,14 @@ void Writer::report_drops() noexcept {
 }
 
 void Writer::note_failure(const std::string& message) {
+  const auto now = Clock::now();
+  needs_open_ = true;
+  retries_.fetch_add(1, std::memory_order_relaxed);
+  if (!failing_state_) {
+    failing_state_ = true;
+    failing_since_ = now;
+  }
+  next_attempt_ = now + backoff(attempt_++);
   {
     std::lock_guard lock(error_mu_);
     last_error_ = message;

@@ -2,9 +2,15 @@
 //
 // The life of a batch: take up to max_batch published events from the queue (strictly in queue
 // order), format their id and timestamp text, write them through the sink in one transaction, and
-// then finalise each one: written, or dead-lettered (refused for its data), or lost (a shutdown
-// deadline passed). Transient failures keep the batch and retry with exponential backoff and
-// jitter; the thread never dies and never throws.
+// settle each one: written; dead-lettered (refused for its data: kept in the dead-letter file with
+// the reason); spilled (appended and fsynced to a spill file while the database cannot take it,
+// replayed later); or lost (a shutdown deadline passed and it could not be spilled).
+//
+// States: healthy, or failing since the first failed attempt. While failing, attempts are spaced
+// by exponential backoff with jitter; the batch is kept, and once the database has failed for
+// `spill_after` (or the queue passes three quarters full, or shutdown has begun) batches go to the
+// spill directory instead, so the queue keeps draining. While healthy and idle, the writer replays
+// spill files, its own first, then those no live process holds, oldest first.
 //
 // When it runs: every `tick` (max_delay / 2) while events wait; at once when a producer sees the
 // queue pass `wake_stride` events, or when someone waits (committed delivery, flush, shutdown).
@@ -12,16 +18,19 @@
 //
 // Threads:
 //   - start(), stop(): the owning Logger, once each.
-//   - wake_if_sleeping(), request_urgent(), wait_*(), counters(): any thread.
+//   - wake_if_sleeping(), request_urgent(), wait_*(), counters(), notify_waiters(): any thread.
 //   - everything else: the writer thread only.
 //
 // Invariants:
-//   1. Every record the writer popped is in `batch_` until it is final; a final record is counted
-//      in exactly one of written_, dead_lettered_, lost_ before it leaves the batch.
-//   2. finalized_ only grows; every queue position below it is final (popped and finalised by the
+//   1. Every record the writer popped is in `batch_` until it is settled; a settled record is
+//      counted in exactly one of written_, dead_lettered_, spilled_, lost_ before it leaves.
+//   2. settled_ only grows; every queue position below it is settled (popped and settled by the
 //      writer, or evicted and counted as dropped by a producer).
-//   3. A committed-delivery ticket is finished only after the event's fate is final, and the
-//      progress condition variable is notified after every batch.
+//   3. A committed-delivery ticket is finished only after the event's fate is final (a spilled
+//      event's ticket stays pending: its caller times out), and waiters are notified after every
+//      batch.
+//   4. A replayed spill file is counted (written_/replayed_) only once all its records are
+//      committed; it is deleted only after that.
 #pragma once
 
 #include <atomic>
@@ -40,6 +49,7 @@
 #include "core/event_record.hpp"
 #include "evlog/sink.hpp"
 #include "queue/bounded_mpsc_queue.hpp"
+#include "spill/spill_store.hpp"
 #include "writer/warning_limiter.hpp"
 
 namespace evlog::detail {
@@ -53,6 +63,7 @@ struct WriterConfig {
   std::size_t wake_stride = 1024;  // power of two
   std::chrono::milliseconds retry_initial{10};
   std::chrono::milliseconds retry_max{1000};
+  std::chrono::milliseconds spill_after{1000};
 };
 
 // Counters producers keep (read by the writer to report drops, and by stats()).
@@ -68,26 +79,32 @@ struct WriterCounters {
   std::uint64_t written = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t lost = 0;
+  std::uint64_t spilled = 0;
+  std::uint64_t replayed = 0;
+  std::uint64_t spill_failures = 0;
+  std::uint64_t spill_bytes = 0;
   std::uint64_t batches = 0;
   std::uint64_t retries = 0;
   std::uint64_t in_flight = 0;
-  std::int64_t oldest_unix_ns = 0;  // 0: the writer holds nothing unfinished
+  std::int64_t oldest_unix_ns = 0;  // 0: the writer holds nothing unsettled
   bool failing = false;
   std::string last_error;
 };
 
 class Writer {
  public:
+  // `spill` may be null (no spill directory).
   Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget,
-         const ProducerCounters& producers, WarningLimiter& warnings, std::unique_ptr<Sink> sink);
+         const ProducerCounters& producers, WarningLimiter& warnings, std::unique_ptr<Sink> sink,
+         std::unique_ptr<SpillStore> spill);
   ~Writer();
 
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   void start();
-  // Drains and writes until the queue is empty or `deadline` passes, then loses what is left
-  // (counted, warned) and joins the thread. Idempotent.
+  // Drains and writes until the queue is empty or `deadline` passes; what is left is spilled
+  // (with a spill directory) or lost (counted, warned). Joins the thread. Idempotent.
   void stop(Clock::time_point deadline) noexcept;
 
   // A producer's cheap nudge at a wake-stride boundary: wakes the writer only if it sleeps.
@@ -98,43 +115,59 @@ class Writer {
   // Someone waits on the writer (committed delivery, flush): write what is queued now.
   void request_urgent() noexcept;
 
-  // Flush: true once every queue position below `position` is final, false at `deadline`.
-  bool wait_finalized(std::uint64_t position, Clock::time_point deadline) noexcept;
+  // Flush: true once every queue position below `position` is settled and nothing this logger
+  // spilled waits for replay; false at `deadline`.
+  bool wait_flushed(std::uint64_t position, Clock::time_point deadline) noexcept;
   // Committed delivery: the ticket's final state, or pending at `deadline`.
   CommitTicket::State wait_ticket(const CommitTicket& ticket, Clock::time_point deadline) noexcept;
-
-  WriterCounters counters() const;
-  // Wakes flush and committed-delivery waiters to re-check their condition (after the Logger
-  // finished tickets itself, e.g. in its final sweep).
+  // Wakes flush and committed waiters to re-check (after the Logger finished tickets itself).
   void notify_waiters() noexcept;
 
-  // After fork(), in the child: forget the thread and the sink without touching either (both
-  // belong to the parent). The object must then be leaked, not destroyed.
+  WriterCounters counters() const;
+
+  // After fork(), in the child: forget the thread, the sink and the spill files without touching
+  // them (they belong to the parent). The object must then be leaked, not destroyed.
   void abandon_after_fork() noexcept;
 
  private:
+  enum class Origin : std::uint8_t { queue, own_spill, foreign_spill };
   struct Pending {
     EventRecord record;
     char text[kEventIdChars + kCreatedAtChars];  // formatted id, then created_at
-    bool final = false;
+    Origin origin = Origin::queue;
+    bool settled = false;
+  };
+  struct ReplayTally {
+    std::uint64_t written = 0;
+    std::uint64_t dead_lettered = 0;
   };
 
+  // writer.cpp: the loop and the life of a batch.
   void run() noexcept;
   void sleep_until(Clock::time_point until) noexcept;
   void wake() noexcept;
   bool stopping() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
-
   std::size_t fill_batch();
+  Pending& add_pending(EventRecord&& record, Origin origin);
+  bool attempt_write();
   SinkStatus write_range(std::size_t begin, std::size_t end);
-  void write_batch_until_done();
-  void finish(Pending& pending, CommitTicket::State state, std::string_view reason);
-  void dead_letter(Pending& pending, std::string_view reason);
+  void settle_written(Pending& pending);
+  void settle(Pending& pending, CommitTicket::State state, std::string_view reason);
   void compact_batch();
-  void lose_everything() noexcept;
   void publish_progress() noexcept;
   void report_drops() noexcept;
+  // A failed attempt: counted, reported, the failing state entered or prolonged, and the next
+  // attempt scheduled after backoff. note_success() leaves the failing state.
   void note_failure(const std::string& message);
+  void note_success();
   Clock::duration backoff(unsigned attempt);
+
+  // writer_spill.cpp: spilling, replay, dead letters, and the end of a shutdown.
+  bool should_spill(Clock::time_point now) const;
+  bool spill_batch();
+  void replay_step();
+  void dead_letter(Pending& pending, std::string_view reason);
+  void settle_remaining_at_shutdown() noexcept;
 
   const WriterConfig config_;
   EventQueue& queue_;
@@ -142,15 +175,23 @@ class Writer {
   const ProducerCounters& producers_;
   WarningLimiter& warnings_;
   std::unique_ptr<Sink> sink_;
+  std::unique_ptr<SpillStore> spill_;
   std::thread thread_;
 
   // Writer-thread state.
   std::vector<Pending> batch_;
   std::vector<Row> rows_;
+  std::vector<std::size_t> row_index_;
   std::uint64_t urgent_seen_ = 0;
-  bool needs_open_ = true;  // open() before the next write: at start and after any failure
   std::uint64_t drops_reported_ = 0;
   std::uint64_t jitter_state_;
+  bool needs_open_ = true;  // open() before the next write: at start and after any failure
+  bool failing_state_ = false;
+  Clock::time_point failing_since_{};
+  Clock::time_point next_attempt_{};
+  Clock::time_point next_spill_attempt_{};
+  unsigned attempt_ = 0;
+  ReplayTally tally_;
 
   // Wake-up: the writer sleeps on wake_cv_; wake_requested_ is guarded by wake_mu_.
   std::mutex wake_mu_;
@@ -164,16 +205,20 @@ class Writer {
   Clock::time_point stop_deadline_{};
   std::once_flag stop_once_;
 
-  // Progress, for flush and committed waiters. finalized_ is stored (release) before the
-  // notification under progress_mu_, and waiters re-check it under the same mutex.
+  // Progress, for flush and committed waiters: stored (release) before the notification under
+  // progress_mu_; waiters re-check under the same mutex, so no wake-up is lost.
   mutable std::mutex progress_mu_;
   std::condition_variable progress_cv_;
-  std::atomic<std::uint64_t> finalized_{0};
+  std::atomic<std::uint64_t> settled_{0};
 
   // Counters: written by the writer thread only, read by stats() (relaxed: a snapshot).
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dead_lettered_{0};
   std::atomic<std::uint64_t> lost_{0};
+  std::atomic<std::uint64_t> spilled_{0};
+  std::atomic<std::uint64_t> replayed_{0};
+  std::atomic<std::uint64_t> spill_failures_{0};
+  std::atomic<std::uint64_t> spill_bytes_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> in_flight_{0};

@@ -1,0 +1,130 @@
+#include "spill/spill_reader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "spill/crc32c.hpp"
+#include "spill/spill_format.hpp"
+
+namespace evlog::detail {
+
+namespace {
+
+constexpr std::size_t kHeaderFixed = sizeof kSpillMagic + 4 + 4;
+
+// The offset of the next record magic at or after `from`, or the end.
+std::size_t next_magic(std::string_view bytes, std::size_t from) {
+  char magic[4];
+  for (int i = 0; i < 4; ++i) magic[i] = static_cast<char>(kRecordMagic >> (8 * i));
+  const std::size_t found = bytes.find(std::string_view(magic, 4), from);
+  return found == std::string_view::npos ? bytes.size() : found;
+}
+
+void add_corrupt(SpillContents& out, std::size_t offset, std::size_t end, std::string reason) {
+  if (!out.corrupt.empty()) {
+    CorruptSpan& last = out.corrupt.back();
+    if (last.offset + last.length == offset) {  // one span, not one per byte searched
+      last.length = end - last.offset;
+      return;
+    }
+  }
+  out.corrupt.push_back({offset, end - offset, std::move(reason)});
+}
+
+}  // namespace
+
+SpillContents parse_spill(std::string_view bytes) {
+  SpillContents out;
+  if (bytes.size() < kHeaderFixed + 4 ||
+      std::memcmp(bytes.data(), kSpillMagic, sizeof kSpillMagic) != 0) {
+    out.corrupt.push_back({0, bytes.size(), "not a spill file (bad magic or too short)"});
+    return out;
+  }
+  const std::uint32_t version = load_u32(bytes.data() + 8);
+  const std::uint32_t target_len = load_u32(bytes.data() + 12);
+  if (version != kSpillVersion || target_len > kMaxTargetBytes ||
+      kHeaderFixed + target_len + 4 > bytes.size()) {
+    out.corrupt.push_back({0, bytes.size(), "unsupported version or bad header"});
+    return out;
+  }
+  const std::size_t header_end = kHeaderFixed + target_len + 4;
+  const std::uint32_t stored = load_u32(bytes.data() + kHeaderFixed + target_len);
+  if (crc32c(bytes.data() + 8, 8 + target_len) != stored) {
+    out.corrupt.push_back({0, bytes.size(), "header checksum mismatch"});
+    return out;
+  }
+  out.header_ok = true;
+  out.target.assign(bytes.data() + kHeaderFixed, target_len);
+
+  std::size_t offset = header_end;
+  while (offset < bytes.size()) {
+    const std::size_t remaining = bytes.size() - offset;
+    const char* p = bytes.data() + offset;
+    std::string reason;
+    if (remaining < kRecordHeaderBytes) {
+      reason = "torn record header";
+    } else if (load_u32(p) != kRecordMagic) {
+      reason = "bad record magic";
+    } else {
+      const std::uint32_t length = load_u32(p + 4);
+      if (length > kMaxPayloadBytes) {
+        reason = "record length out of range";
+      } else if (length > remaining - kRecordHeaderBytes) {
+        reason = "truncated record";
+      } else {
+        std::uint32_t crc = crc32c(p + 4, 4);
+        crc = crc32c(p + kRecordHeaderBytes, length, crc);
+        if (crc != load_u32(p + 8)) {
+          reason = "checksum mismatch";
+        } else if (auto record = decode_payload({p + kRecordHeaderBytes, length})) {
+          out.records.push_back(std::move(*record));
+          out.offsets.push_back(offset);
+          offset += kRecordHeaderBytes + length;
+          continue;
+        } else {
+          reason = "inconsistent record payload";
+        }
+      }
+    }
+    // Resynchronise at the next record magic; what lies between is one corrupt span.
+    const std::size_t next = next_magic(bytes, offset + 1);
+    add_corrupt(out, offset, next, reason);
+    if (next == bytes.size() && (reason == "torn record header" || reason == "truncated record")) {
+      out.torn_tail = true;
+    }
+    offset = next;
+  }
+  return out;
+}
+
+bool read_spill_file(const std::string& path, SpillContents& out, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::string bytes;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = "cannot read '" + path + "': " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  out = parse_spill(bytes);
+  return true;
+}
+
+}  // namespace evlog::detail

@@ -1,0 +1,39 @@
+// Reading a spill file back: every record that decodes, and a precise account of what did not.
+//
+// Never crashes or loops on any input: a torn tail (a crash mid-append) is reported and ignored;
+// a corrupt span (a flipped bit, garbage) is reported with its offset and skipped by searching for
+// the next record magic whose checksum holds, so one bad byte never costs a good record after it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event_record.hpp"
+
+namespace evlog::detail {
+
+struct CorruptSpan {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::string reason;
+};
+
+struct SpillContents {
+  bool header_ok = false;
+  std::string target;  // the database and table the events belong to
+  std::vector<EventRecord> records;
+  std::vector<std::uint64_t> offsets;  // of each record, parallel to `records`
+  std::vector<CorruptSpan> corrupt;    // in file order; a torn tail is the last one
+  bool torn_tail = false;
+};
+
+// Parses a whole file's bytes.
+SpillContents parse_spill(std::string_view bytes);
+
+// Reads and parses the file at `path` (never through a symlink). False with `error` when the file
+// cannot be read at all.
+bool read_spill_file(const std::string& path, SpillContents& out, std::string& error);
+
+}  // namespace evlog::detail

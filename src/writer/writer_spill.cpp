@@ -1,0 +1,176 @@
+// The writer's ways out when the database does not take an event: spilling a batch to disk,
+// replaying spill files, dead letters, and settling what is left when a shutdown ends.
+#include <nlohmann/json.hpp>
+
+#include "spill/spill_reader.hpp"
+#include "writer/writer.hpp"
+
+namespace evlog::detail {
+
+bool Writer::should_spill(Clock::time_point now) const {
+  if (!spill_ || now < next_spill_attempt_) return false;
+  return stopping() || now - failing_since_ >= config_.spill_after ||
+         queue_.size_approx() >= queue_.capacity() / 4 * 3;
+}
+
+bool Writer::spill_batch() {
+  std::vector<const EventRecord*> records;
+  for (const Pending& p : batch_) {
+    if (!p.settled && p.origin == Origin::queue) records.push_back(&p.record);
+  }
+  if (records.empty()) return true;
+  std::string error;
+  if (!spill_->append(records, error)) {
+    spill_failures_.fetch_add(1, std::memory_order_relaxed);
+    next_spill_attempt_ = Clock::now() + config_.retry_max;
+    warnings_.warn("cannot spill " + std::to_string(records.size()) +
+                   " events (they stay in memory): " + error);
+    return false;
+  }
+  for (Pending& p : batch_) {
+    // A spilled event's ticket stays pending: its caller times out (the event is not committed),
+    // and the event is written once the file is replayed.
+    if (!p.settled && p.origin == Origin::queue) settle(p, CommitTicket::State::pending, {});
+  }
+  spilled_.fetch_add(records.size(), std::memory_order_relaxed);
+  compact_batch();
+  return true;
+}
+
+void Writer::replay_step() {
+  if (!spill_) return;
+  std::string warning;
+  std::optional<SpillStore::Segment> segment =
+      spill_->next_replayable(std::chrono::seconds(2), warning);
+  if (!warning.empty()) warnings_.warn(warning);
+  if (!segment) return;
+
+  SpillContents contents;
+  std::string error;
+  const bool readable = read_spill_file(segment->path, contents, error);
+  for (const CorruptSpan& span : contents.corrupt) {
+    warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
+                   std::to_string(span.offset) + " (" + std::to_string(span.length) +
+                   " bytes skipped)");
+  }
+  if (!readable && !segment->own) {
+    warnings_.warn(error);
+    spill_->put_back(*segment);
+    return;
+  }
+  std::vector<EventRecord>& records = contents.records;
+  std::uint64_t unreadable = 0;
+  if (segment->own) {
+    // Only the records this process counted as spilled; anything after them is what a failed
+    // append may have left, and those events were settled another way.
+    if (records.size() > segment->counted) records.resize(segment->counted);
+    unreadable = segment->counted - records.size();
+  }
+  if (unreadable > 0 && !readable) warnings_.warn(error);
+
+  tally_ = {};
+  const Origin origin = segment->own ? Origin::own_spill : Origin::foreign_spill;
+  for (std::size_t start = 0; start < records.size(); start += config_.max_batch) {
+    const std::size_t end = std::min(records.size(), start + config_.max_batch);
+    for (std::size_t i = start; i < end; ++i) add_pending(std::move(records[i]), origin);
+    SinkStatus status = SinkStatus::success();
+    if (needs_open_) {
+      status = sink_->open();
+      if (status.ok()) needs_open_ = false;
+    }
+    if (status.ok()) status = write_range(0, batch_.size());
+    compact_batch();
+    if (!status.ok()) {
+      // The events are still in the file: forget the copies and try the file again later.
+      batch_.clear();
+      spill_->put_back(*segment);
+      note_failure(status.message);
+      return;
+    }
+  }
+  note_success();
+  if (segment->own) {
+    written_.fetch_add(tally_.written, std::memory_order_relaxed);
+    dead_lettered_.fetch_add(tally_.dead_lettered, std::memory_order_relaxed);
+    lost_.fetch_add(unreadable, std::memory_order_relaxed);
+    spilled_.fetch_sub(segment->counted, std::memory_order_release);
+    if (unreadable > 0) {
+      warnings_.warn_always("lost " + std::to_string(unreadable) +
+                            " spilled events that could not be read back from '" + segment->path +
+                            "'");
+    }
+  } else {
+    replayed_.fetch_add(tally_.written, std::memory_order_relaxed);
+  }
+  spill_->finish(*segment);
+}
+
+void Writer::dead_letter(Pending& pending, std::string_view reason) {
+  const EventRecord& r = pending.record;
+  std::string line;
+  try {
+    nlohmann::json j;
+    j["event_id"] = std::string(pending.text, kEventIdChars);
+    j["event_type"] = r.type();
+    j["user_id"] = r.has_user_id ? nlohmann::json(r.user_id) : nlohmann::json(nullptr);
+    j["user_type"] = r.user_type_len ? nlohmann::json(r.user_type()) : nlohmann::json(nullptr);
+    j["metadata"] = r.metadata_len ? nlohmann::json(r.metadata()) : nlohmann::json(nullptr);
+    j["created_at"] = std::string(pending.text + kEventIdChars, kCreatedAtChars);
+    j["reason"] = reason;
+    j["database"] = sink_->describe();
+    // Replacement, not an exception, for bytes that are not UTF-8 in the database's message.
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } catch (...) {
+    line = "{}\n";
+  }
+  std::string error;
+  const bool kept = spill_ && spill_->dead_letter(line, error);
+  if (!kept) {
+    warnings_.warn("dead letter (refused by the database" +
+                   (error.empty() ? std::string() : "; not kept on disk: " + error) +
+                   "): " + line.substr(0, line.size() - 1));
+  } else {
+    warnings_.warn("dead-lettered event " + std::string(pending.text, kEventIdChars) +
+                   " into the spill directory: " + std::string(reason));
+  }
+  switch (pending.origin) {
+    case Origin::queue:
+      dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Origin::own_spill:
+      ++tally_.dead_lettered;
+      break;
+    case Origin::foreign_spill:
+      break;  // another process's event: kept in the dead-letter file, not in this accounting
+  }
+  settle(pending, CommitTicket::State::refused, reason);
+}
+
+void Writer::settle_remaining_at_shutdown() noexcept {
+  std::uint64_t lost = 0;
+  for (;;) {
+    fill_batch();
+    if (batch_.empty()) break;
+    if (spill_ && spill_batch()) continue;
+    for (Pending& p : batch_) {
+      if (!p.settled) {
+        settle(p, CommitTicket::State::lost, {});
+        ++lost;
+      }
+    }
+    compact_batch();
+  }
+  if (lost > 0) {
+    lost_.fetch_add(lost, std::memory_order_relaxed);
+    std::string error;
+    {
+      std::lock_guard lock(error_mu_);
+      error = last_error_;
+    }
+    warnings_.warn_always("lost " + std::to_string(lost) +
+                          " events not written by the shutdown deadline" +
+                          (error.empty() ? std::string() : "; last database error: " + error));
+  }
+}
+
+}  // namespace evlog::detail
