@@ -1,6 +1,7 @@
 #include "sinks/sink_factory.hpp"
 
 #include "evlog/error.hpp"
+#include "sinks/postgres/postgres_sink.hpp"
 #include "sinks/sqlite/sqlite_sink.hpp"
 
 namespace evlog::detail {
@@ -22,7 +23,7 @@ std::unique_ptr<Sink> make_sink(const Options& options) {
     return sink;
   }
   if (names_postgres(options.database)) {
-    throw Error("database: PostgreSQL connection strings are not supported by this build");
+    return std::make_unique<PostgresSink>(options.database, options.table, options.db_timeout);
   }
   return std::make_unique<SqliteSink>(options.database, options.table, options.durability,
                                       options.db_timeout);
@@ -30,6 +31,7 @@ std::unique_ptr<Sink> make_sink(const Options& options) {
 
 void abandon_sink(std::unique_ptr<Sink> sink) noexcept {
   if (auto* sqlite = dynamic_cast<SqliteSink*>(sink.get())) sqlite->abandon();
+  if (auto* postgres = dynamic_cast<PostgresSink*>(sink.get())) postgres->abandon();
   // A sink of the user's own (Options::make_sink) is theirs to make fork-safe; it is released
   // without its destructor, like the built-in ones, so nothing of the parent's is closed.
   (void)sink.release();

@@ -1,0 +1,324 @@
+#include "sinks/postgres/postgres_sink.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "evlog/error.hpp"
+
+namespace evlog::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kInsertName = "evlog_insert";
+constexpr std::chrono::milliseconds kMinTimeout{2000};
+
+std::string quoted(const std::string& identifier) { return '"' + identifier + '"'; }
+
+// One element of a text-format array literal: quoted, with backslash and quote escaped.
+void append_element(std::string& out, std::string_view value) {
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+// Waits until the connection's socket is ready for `events`, or the deadline passes.
+bool wait_socket(PGconn* conn, short events, Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return false;
+  pollfd pfd{PQsocket(conn), events, 0};
+  const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+  return ready > 0;
+}
+
+}  // namespace
+
+PostgresSink::PostgresSink(std::string conninfo, std::string table,
+                           std::chrono::milliseconds timeout)
+    : conninfo_(std::move(conninfo)), table_(std::move(table)), timeout_(std::max(timeout, kMinTimeout)) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo_.c_str(), &error);
+  if (options == nullptr) {
+    // libpq's message may quote the string, password and all: say what is wrong without it.
+    PQfreemem(error);
+    throw Error("Options::database: not a valid PostgreSQL connection string or URI");
+  }
+  std::string user, host = "localhost", port = "5432", dbname;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string key = o->keyword;
+    if (o->dispchar != nullptr && o->dispchar[0] == '*') password_ = o->val;  // secret option
+    if (key == "user") user = o->val;
+    if (key == "host" || (key == "hostaddr" && host == "localhost")) host = o->val;
+    if (key == "port") port = o->val;
+    if (key == "dbname") dbname = o->val;
+  }
+  PQconninfoFree(options);
+  display_ = "postgresql://" + (user.empty() ? "" : user + "@") + host + ":" + port + "/" + dbname;
+}
+
+PostgresSink::~PostgresSink() { close(); }
+
+void PostgresSink::close() noexcept {
+  if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;
+  ready_ = false;
+}
+
+void PostgresSink::abandon() noexcept {
+  conn_ = nullptr;
+  ready_ = false;
+}
+
+std::string PostgresSink::scrub(std::string message) const {
+  if (!password_.empty()) {
+    for (std::size_t at; (at = message.find(password_)) != std::string::npos;) {
+      message.replace(at, password_.size(), "****");
+    }
+  }
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+SinkStatus PostgresSink::connect() {
+  close();
+  const auto deadline = Clock::now() + timeout_;
+  // Parsed options, plus a connect timeout unless the string sets one.
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo_.c_str(), &error);
+  PQfreemem(error);
+  if (options == nullptr) return SinkStatus::invalid_config("cannot parse the connection string");
+  std::vector<std::string> keys, values;
+  bool has_timeout = false;
+  bool has_name = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    keys.emplace_back(o->keyword);
+    values.emplace_back(o->val);
+    has_timeout |= keys.back() == "connect_timeout";
+    has_name |= keys.back() == "application_name";
+  }
+  PQconninfoFree(options);
+  if (!has_timeout) {
+    keys.emplace_back("connect_timeout");
+    values.emplace_back(std::to_string((timeout_.count() + 999) / 1000));
+  }
+  if (!has_name) {  // lets operators (and tests) find evlog's sessions in pg_stat_activity
+    keys.emplace_back("application_name");
+    values.emplace_back("evlog");
+  }
+  std::vector<const char*> k, v;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    k.push_back(keys[i].c_str());
+    v.push_back(values[i].c_str());
+  }
+  k.push_back(nullptr);
+  v.push_back(nullptr);
+
+  conn_ = PQconnectStartParams(k.data(), v.data(), 0);
+  if (conn_ == nullptr) return SinkStatus::transient_error("postgres: out of memory");
+  for (;;) {
+    const PostgresPollingStatusType state = PQconnectPoll(conn_);
+    if (state == PGRES_POLLING_OK) break;
+    if (state == PGRES_POLLING_FAILED) {
+      std::string message = scrub("postgres: cannot connect to " + display_ + ": " +
+                                  PQerrorMessage(conn_));
+      close();
+      return SinkStatus::transient_error(std::move(message));
+    }
+    const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (!wait_socket(conn_, events, deadline)) {
+      close();
+      return SinkStatus::transient_error("postgres: connecting to " + display_ + " timed out after " +
+                                         std::to_string(timeout_.count()) + " ms");
+    }
+  }
+  // Non-blocking sends: a server that stops reading must not block the writer in send().
+  PQsetnonblocking(conn_, 1);
+  return SinkStatus::success();
+}
+
+SinkStatus PostgresSink::classify(const char* what, const std::string& sqlstate,
+                                  std::string message) {
+  message = scrub("postgres: " + std::string(what) + " on " + display_ + ": " + message);
+  // 22: data exception (e.g. a value jsonb refuses), 23: integrity constraint (CHECK, NOT NULL,
+  // a trigger's exception may use either): the data of the batch is refused.
+  if (sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate == "P0001") {
+    return SinkStatus::refused_batch(std::move(message));
+  }
+  // 42P01: the table is gone (dropped by someone): create it again on the next attempt.
+  if (sqlstate == "42P01" || sqlstate == "26000") ready_ = false;
+  return SinkStatus::transient_error(std::move(message));
+}
+
+SinkStatus PostgresSink::run(const char* what, const std::string& sql, int params,
+                             const char* const* values, bool prepared) {
+  const auto deadline = Clock::now() + timeout_;
+  // An empty `sql` collects the answer to a command the caller already sent (PQsendPrepare).
+  const int sent = sql.empty() ? 1
+                   : prepared  ? PQsendQueryPrepared(conn_, sql.c_str(), params, values, nullptr,
+                                                     nullptr, 0)
+                   : params > 0
+                       ? PQsendQueryParams(conn_, sql.c_str(), params, nullptr, values, nullptr,
+                                           nullptr, 0)
+                       : PQsendQuery(conn_, sql.c_str());
+  auto lost = [&](const std::string& why) {
+    std::string message = scrub("postgres: " + std::string(what) + " on " + display_ + ": " + why);
+    close();  // the outcome is unknown: the batch is re-sent on a new connection
+    return SinkStatus::transient_error(std::move(message));
+  };
+  if (!sent) return lost(PQerrorMessage(conn_));
+  for (int f; (f = PQflush(conn_)) != 0;) {
+    if (f < 0) return lost(PQerrorMessage(conn_));
+    if (!wait_socket(conn_, POLLOUT | POLLIN, deadline)) return lost("timed out sending");
+    if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
+  }
+  SinkStatus status = SinkStatus::success();
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (!wait_socket(conn_, POLLIN, deadline)) {
+        return lost("no answer within " + std::to_string(timeout_.count()) + " ms");
+      }
+      if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) break;
+    const ExecStatusType s = PQresultStatus(result);
+    if (status.ok() && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      status = classify(what, state ? state : "", PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = status.ok() ? "" : status.message;
+    return lost(message.empty() ? std::string(PQerrorMessage(conn_)) : message);
+  }
+  return status;
+}
+
+SinkStatus PostgresSink::open() {
+  if (ready_) return SinkStatus::success();
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    SinkStatus status = connect();
+    if (!status.ok()) return status;
+  }
+  SinkStatus status = ensure_table();
+  if (!status.ok()) {
+    if (status.code != SinkStatus::Code::invalid) close();
+    return status;
+  }
+  ready_ = true;
+  return SinkStatus::success();
+}
+
+SinkStatus PostgresSink::ensure_table() {
+  const std::string t = quoted(table_);
+  // One process at a time creates or adopts the table (an advisory lock for the transaction).
+  SinkStatus status = run("creating the table",
+                          "BEGIN; SELECT pg_advisory_xact_lock(hashtext('evlog:" + table_ +
+                              "')); CREATE TABLE IF NOT EXISTS " + t +
+                              " (id bigserial PRIMARY KEY, event_id uuid UNIQUE NOT NULL, "
+                              "event_type text NOT NULL, user_id bigint, user_type text, "
+                              "metadata jsonb, created_at timestamptz NOT NULL)");
+  if (!status.ok()) return status;
+  PGresult* columns = nullptr;
+  {
+    const char* values[] = {table_.c_str()};
+    if (!PQsendQueryParams(conn_,
+                           "SELECT column_name FROM information_schema.columns WHERE "
+                           "table_schema = current_schema() AND table_name = $1",
+                           1, nullptr, values, nullptr, nullptr, 0)) {
+      return SinkStatus::transient_error(scrub(PQerrorMessage(conn_)));
+    }
+    const auto deadline = Clock::now() + timeout_;
+    while (PQflush(conn_) == 1 && wait_socket(conn_, POLLOUT, deadline)) {
+    }
+    while (PQisBusy(conn_)) {
+      if (!wait_socket(conn_, POLLIN, deadline) || !PQconsumeInput(conn_)) {
+        return SinkStatus::transient_error("postgres: reading the table's columns timed out");
+      }
+    }
+    for (PGresult* r; (r = PQgetResult(conn_)) != nullptr;) {
+      if (columns == nullptr && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        columns = r;
+      } else {
+        PQclear(r);
+      }
+    }
+  }
+  if (columns == nullptr) return SinkStatus::transient_error("postgres: cannot read columns");
+  std::vector<std::string> names;
+  for (int i = 0; i < PQntuples(columns); ++i) names.emplace_back(PQgetvalue(columns, i, 0));
+  PQclear(columns);
+  auto has = [&](const char* c) { return std::find(names.begin(), names.end(), c) != names.end(); };
+  for (const char* required : {"event_type", "user_id", "user_type", "metadata", "created_at"}) {
+    if (!has(required)) {
+      run("rolling back", "ROLLBACK");
+      return SinkStatus::invalid_config("postgres: table '" + table_ + "' on " + display_ +
+                                        " cannot be adopted: it has no column '" + required + "'");
+    }
+  }
+  std::string adopt;
+  if (!has("event_id")) {
+    // The older shape: add the column and its unique index; old rows keep a NULL event_id.
+    adopt = "ALTER TABLE " + t + " ADD COLUMN event_id uuid; CREATE UNIQUE INDEX IF NOT EXISTS " +
+            quoted(table_ + "_event_id") + " ON " + t + " (event_id); ";
+  }
+  status = run("adopting the table", adopt + "CREATE INDEX IF NOT EXISTS " +
+                                         quoted(table_ + "_event_type_created_at") + " ON " + t +
+                                         " (event_type, created_at); COMMIT");
+  if (!status.ok()) return status;
+  const std::string insert =
+      "INSERT INTO " + t +
+      " (event_id, event_type, user_id, user_type, metadata, created_at) SELECT * FROM "
+      "unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[], "
+      "$6::timestamptz[]) ON CONFLICT (event_id) DO NOTHING";
+  if (!PQsendPrepare(conn_, kInsertName, insert.c_str(), 6, nullptr)) {
+    return SinkStatus::transient_error(scrub(PQerrorMessage(conn_)));
+  }
+  status = run("preparing the insert", "", 0, nullptr, false);
+  return status;
+}
+
+SinkStatus PostgresSink::write(std::span<const Row> rows) {
+  if (!ready_) {
+    SinkStatus status = open();
+    if (!status.ok()) return status;
+  }
+  std::string arrays[6];
+  for (std::string& a : arrays) a.reserve(rows.size() * 40 + 2);
+  for (std::string& a : arrays) a.push_back('{');
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    if (i > 0) {
+      for (std::string& a : arrays) a.push_back(',');
+    }
+    arrays[0].append(r.event_id);
+    append_element(arrays[1], r.type);
+    arrays[2] += r.user_id ? std::to_string(*r.user_id) : "NULL";
+    if (r.user_type.empty()) {
+      arrays[3] += "NULL";
+    } else {
+      append_element(arrays[3], r.user_type);
+    }
+    if (r.metadata.empty()) {
+      arrays[4] += "NULL";
+    } else {
+      append_element(arrays[4], r.metadata);
+    }
+    append_element(arrays[5], r.created_at);
+  }
+  for (std::string& a : arrays) a.push_back('}');
+  const char* values[6];
+  for (int i = 0; i < 6; ++i) values[i] = arrays[i].c_str();
+  return run("INSERT", kInsertName, 6, values, true);
+}
+
+}  // namespace evlog::detail
