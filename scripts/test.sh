@@ -9,6 +9,13 @@ jobs=$(nproc)
 configs=${EVLOG_CONFIGS:-release asan tsan}
 start=$SECONDS
 
+# A throwaway PostgreSQL server for the PostgreSQL suites, stopped on exit (also on failure).
+# If it cannot start, the run fails: PostgreSQL tests are never skipped.
+pg_dir=$(mktemp -d /tmp/evlog-pg.XXXXXX)
+trap 'scripts/pg_server.sh stop "$pg_dir"' EXIT
+echo "=== starting a throwaway PostgreSQL server"
+eval "$(scripts/pg_server.sh start "$pg_dir")"
+
 run_config() {
   local preset=$1
   echo "=== [$preset] configure and build"

@@ -16,7 +16,9 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kInsertName = "evlog_insert";
 constexpr std::chrono::milliseconds kMinTimeout{2000};
 
-std::string quoted(const std::string& identifier) { return '"' + identifier + '"'; }
+std::string quoted(const std::string& identifier) {
+  return '"' + identifier + '"';
+}
 
 // One element of a text-format array literal: quoted, with backslash and quote escaped.
 void append_element(std::string& out, std::string_view value) {
@@ -41,7 +43,9 @@ bool wait_socket(PGconn* conn, short events, Clock::time_point deadline) {
 
 PostgresSink::PostgresSink(std::string conninfo, std::string table,
                            std::chrono::milliseconds timeout)
-    : conninfo_(std::move(conninfo)), table_(std::move(table)), timeout_(std::max(timeout, kMinTimeout)) {
+    : conninfo_(std::move(conninfo)),
+      table_(std::move(table)),
+      timeout_(std::max(timeout, kMinTimeout)) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo_.c_str(), &error);
   if (options == nullptr) {
@@ -63,7 +67,9 @@ PostgresSink::PostgresSink(std::string conninfo, std::string table,
   display_ = "postgresql://" + (user.empty() ? "" : user + "@") + host + ":" + port + "/" + dbname;
 }
 
-PostgresSink::~PostgresSink() { close(); }
+PostgresSink::~PostgresSink() {
+  close();
+}
 
 void PostgresSink::close() noexcept {
   if (conn_ != nullptr) PQfinish(conn_);
@@ -127,20 +133,24 @@ SinkStatus PostgresSink::connect() {
     const PostgresPollingStatusType state = PQconnectPoll(conn_);
     if (state == PGRES_POLLING_OK) break;
     if (state == PGRES_POLLING_FAILED) {
-      std::string message = scrub("postgres: cannot connect to " + display_ + ": " +
-                                  PQerrorMessage(conn_));
+      std::string message =
+          scrub("postgres: cannot connect to " + display_ + ": " + PQerrorMessage(conn_));
       close();
       return SinkStatus::transient_error(std::move(message));
     }
     const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     if (!wait_socket(conn_, events, deadline)) {
       close();
-      return SinkStatus::transient_error("postgres: connecting to " + display_ + " timed out after " +
-                                         std::to_string(timeout_.count()) + " ms");
+      return SinkStatus::transient_error("postgres: connecting to " + display_ +
+                                         " timed out after " + std::to_string(timeout_.count()) +
+                                         " ms");
     }
   }
   // Non-blocking sends: a server that stops reading must not block the writer in send().
   PQsetnonblocking(conn_, 1);
+  // The server's NOTICEs ("relation already exists, skipping") are not the user's business.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   return SinkStatus::success();
 }
 
@@ -153,6 +163,7 @@ SinkStatus PostgresSink::classify(const char* what, const std::string& sqlstate,
     return SinkStatus::refused_batch(std::move(message));
   }
   // 42P01: the table is gone (dropped by someone): create it again on the next attempt.
+  if (sqlstate == "42P01") table_checked_ = false;
   if (sqlstate == "42P01" || sqlstate == "26000") ready_ = false;
   return SinkStatus::transient_error(std::move(message));
 }
@@ -161,13 +172,12 @@ SinkStatus PostgresSink::run(const char* what, const std::string& sql, int param
                              const char* const* values, bool prepared) {
   const auto deadline = Clock::now() + timeout_;
   // An empty `sql` collects the answer to a command the caller already sent (PQsendPrepare).
-  const int sent = sql.empty() ? 1
-                   : prepared  ? PQsendQueryPrepared(conn_, sql.c_str(), params, values, nullptr,
-                                                     nullptr, 0)
-                   : params > 0
-                       ? PQsendQueryParams(conn_, sql.c_str(), params, nullptr, values, nullptr,
-                                           nullptr, 0)
-                       : PQsendQuery(conn_, sql.c_str());
+  const int sent =
+      sql.empty() ? 1
+      : prepared  ? PQsendQueryPrepared(conn_, sql.c_str(), params, values, nullptr, nullptr, 0)
+      : params > 0
+          ? PQsendQueryParams(conn_, sql.c_str(), params, nullptr, values, nullptr, nullptr, 0)
+          : PQsendQuery(conn_, sql.c_str());
   auto lost = [&](const std::string& why) {
     std::string message = scrub("postgres: " + std::string(what) + " on " + display_ + ": " + why);
     close();  // the outcome is unknown: the batch is re-sent on a new connection
@@ -209,11 +219,13 @@ SinkStatus PostgresSink::open() {
     SinkStatus status = connect();
     if (!status.ok()) return status;
   }
-  SinkStatus status = ensure_table();
+  // The table is checked once; after a reconnect only the statement is prepared again.
+  SinkStatus status = table_checked_ ? prepare_insert() : ensure_table();
   if (!status.ok()) {
     if (status.code != SinkStatus::Code::invalid) close();
     return status;
   }
+  table_checked_ = true;
   ready_ = true;
   return SinkStatus::success();
 }
@@ -221,12 +233,12 @@ SinkStatus PostgresSink::open() {
 SinkStatus PostgresSink::ensure_table() {
   const std::string t = quoted(table_);
   // One process at a time creates or adopts the table (an advisory lock for the transaction).
-  SinkStatus status = run("creating the table",
-                          "BEGIN; SELECT pg_advisory_xact_lock(hashtext('evlog:" + table_ +
-                              "')); CREATE TABLE IF NOT EXISTS " + t +
-                              " (id bigserial PRIMARY KEY, event_id uuid UNIQUE NOT NULL, "
-                              "event_type text NOT NULL, user_id bigint, user_type text, "
-                              "metadata jsonb, created_at timestamptz NOT NULL)");
+  SinkStatus status =
+      run("creating the table", "BEGIN; SELECT pg_advisory_xact_lock(hashtext('evlog:" + table_ +
+                                    "')); CREATE TABLE IF NOT EXISTS " + t +
+                                    " (id bigserial PRIMARY KEY, event_id uuid UNIQUE NOT NULL, "
+                                    "event_type text NOT NULL, user_id bigint, user_type text, "
+                                    "metadata jsonb, created_at timestamptz NOT NULL)");
   if (!status.ok()) return status;
   PGresult* columns = nullptr;
   {
@@ -275,6 +287,11 @@ SinkStatus PostgresSink::ensure_table() {
                                          quoted(table_ + "_event_type_created_at") + " ON " + t +
                                          " (event_type, created_at); COMMIT");
   if (!status.ok()) return status;
+  return prepare_insert();
+}
+
+SinkStatus PostgresSink::prepare_insert() {
+  const std::string t = quoted(table_);
   const std::string insert =
       "INSERT INTO " + t +
       " (event_id, event_type, user_id, user_type, metadata, created_at) SELECT * FROM "
@@ -283,8 +300,7 @@ SinkStatus PostgresSink::ensure_table() {
   if (!PQsendPrepare(conn_, kInsertName, insert.c_str(), 6, nullptr)) {
     return SinkStatus::transient_error(scrub(PQerrorMessage(conn_)));
   }
-  status = run("preparing the insert", "", 0, nullptr, false);
-  return status;
+  return run("preparing the insert", "", 0, nullptr, false);
 }
 
 SinkStatus PostgresSink::write(std::span<const Row> rows) {

@@ -45,6 +45,7 @@ class PostgresSink final : public Sink {
  private:
   SinkStatus connect();
   SinkStatus ensure_table();
+  SinkStatus prepare_insert();
   // Runs one statement with the client-side deadline; `result` receives the PGresult status.
   SinkStatus run(const char* what, const std::string& sql, int params = 0,
                  const char* const* values = nullptr, bool prepared = false);
@@ -58,7 +59,8 @@ class PostgresSink final : public Sink {
   std::string display_;   // the server and database, without secrets
   std::string password_;  // only to scrub it from messages
   pg_conn* conn_ = nullptr;
-  bool ready_ = false;
+  bool ready_ = false;          // connected, table checked, insert prepared
+  bool table_checked_ = false;  // the table exists in the right shape (checked once)
 };
 
 }  // namespace evlog::detail
