@@ -155,9 +155,10 @@ bool validate_event(const Event& event, std::size_t max_metadata_bytes,
   }
   for (char c : type) {
     if (!kTypeChars.ok[static_cast<unsigned char>(c)]) {
+      constexpr std::string_view kHex = "0123456789abcdef";
+      const auto byte = static_cast<unsigned char>(c);
       set_message(message, "type: must be 1-64 bytes of [A-Za-z0-9_.:-], found byte 0x",
-                  std::string_view("0123456789abcdef" + ((static_cast<unsigned char>(c) >> 4)), 1),
-                  std::string_view("0123456789abcdef" + (static_cast<unsigned char>(c) & 15), 1));
+                  kHex.substr(byte >> 4, 1), kHex.substr(byte & 15, 1));
       return false;
     }
   }

@@ -29,6 +29,10 @@ std::unique_ptr<Sink> make_sink(const Options& options) {
                                       options.db_timeout);
 }
 
+void release_for_fork(Sink& sink) noexcept {
+  if (auto* sqlite = dynamic_cast<SqliteSink*>(&sink)) sqlite->close_for_fork();
+}
+
 void abandon_sink(std::unique_ptr<Sink> sink) noexcept {
   if (auto* sqlite = dynamic_cast<SqliteSink*>(sink.get())) sqlite->abandon();
   if (auto* postgres = dynamic_cast<PostgresSink*>(sink.get())) postgres->abandon();

@@ -12,6 +12,10 @@ namespace evlog::detail {
 // Throws evlog::Error for a database string no sink understands.
 std::unique_ptr<Sink> make_sink(const Options& options);
 
+// Before fork(), in the parent: closes what must not be open across fork() (a SQLite
+// connection); the sink opens again on its next open().
+void release_for_fork(Sink& sink) noexcept;
+
 // Forgets a sink without running its destructor's clean-up, where that would touch resources a
 // parent process owns (after fork()).
 void abandon_sink(std::unique_ptr<Sink> sink) noexcept;

@@ -2,9 +2,51 @@
 
 #include <algorithm>
 
+#include <pthread.h>
+
 #include "sinks/sink_factory.hpp"
 
 namespace evlog::detail {
+
+namespace {
+
+// The running writers of this process, for the fork() handlers.
+std::mutex g_writers_mu;
+std::vector<Writer*> g_writers;
+
+void register_fork_handlers() {
+  static const bool registered = [] {
+    pthread_atfork(&Writer::prepare_fork, &Writer::after_fork_in_parent,
+                   &Writer::after_fork_in_child);
+    return true;
+  }();
+  (void)registered;
+}
+
+}  // namespace
+
+void Writer::prepare_fork() noexcept {
+  g_writers_mu.lock();
+  for (Writer* w : g_writers) {
+    w->sink_mu_.lock();
+    if (w->sink_) {
+      release_for_fork(*w->sink_);
+      w->needs_open_ = true;  // read by the writer thread after it takes sink_mu_ again
+    }
+  }
+}
+
+void Writer::after_fork_in_parent() noexcept {
+  for (Writer* w : g_writers) w->sink_mu_.unlock();
+  g_writers_mu.unlock();
+}
+
+void Writer::after_fork_in_child() noexcept {
+  // The writers' threads do not exist here; the child's loggers start writers of their own.
+  for (Writer* w : g_writers) w->sink_mu_.unlock();
+  g_writers.clear();
+  g_writers_mu.unlock();
+}
 
 Writer::Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget,
                const ProducerCounters& producers, WarningLimiter& warnings,
@@ -27,6 +69,11 @@ Writer::~Writer() {
 }
 
 void Writer::start() {
+  register_fork_handlers();
+  {
+    std::lock_guard lock(g_writers_mu);
+    g_writers.push_back(this);
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -37,6 +84,8 @@ void Writer::stop(Clock::time_point deadline) noexcept {
     stop_requested_.store(true, std::memory_order_release);
     wake();
     if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(g_writers_mu);
+    std::erase(g_writers, this);
   });
 }
 
@@ -67,6 +116,7 @@ void Writer::sleep_until(Clock::time_point until) noexcept {
   wake_cv_.wait_until(lock, until, [&] { return wake_requested_; });
   wake_requested_ = false;
   sleeping_.store(false, std::memory_order_relaxed);
+  wake_pending_.store(false, std::memory_order_relaxed);
 }
 
 bool Writer::wait_flushed(std::uint64_t position, Clock::time_point deadline) noexcept {
@@ -194,12 +244,14 @@ std::size_t Writer::fill_batch() {
 }
 
 bool Writer::attempt_write() {
+  std::unique_lock sink_lock(sink_mu_);
   SinkStatus status = SinkStatus::success();
   if (needs_open_) {
     status = sink_->open();
     if (status.ok()) needs_open_ = false;
   }
   if (status.ok()) status = write_range(0, batch_.size());
+  sink_lock.unlock();
   compact_batch();
   const auto now = Clock::now();
   if (status.ok()) {

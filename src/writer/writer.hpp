@@ -107,10 +107,15 @@ class Writer {
   // (with a spill directory) or lost (counted, warned). Joins the thread. Idempotent.
   void stop(Clock::time_point deadline) noexcept;
 
-  // A producer's cheap nudge at a wake-stride boundary: wakes the writer only if it sleeps.
+  // A producer's cheap nudge at a wake-stride boundary, or on a full queue: wakes the writer
+  // only if it sleeps, and only one producer of many takes the wake-up mutex for it.
   void wake_if_sleeping() noexcept {
-    // Relaxed: a stale `false` only delays the writer until its next tick.
-    if (sleeping_.load(std::memory_order_relaxed)) wake();
+    // Relaxed: a stale `false` only delays the writer until its next tick. wake_pending_ is
+    // cleared by the writer when it wakes; exchange lets exactly one producer through meanwhile.
+    if (sleeping_.load(std::memory_order_relaxed) &&
+        !wake_pending_.exchange(true, std::memory_order_relaxed)) {
+      wake();
+    }
   }
   // Someone waits on the writer (committed delivery, flush): write what is queued now.
   void request_urgent() noexcept;
@@ -128,6 +133,16 @@ class Writer {
   // After fork(), in the child: forget the thread, the sink and the spill files without touching
   // them (they belong to the parent). The object must then be leaked, not destroyed.
   void abandon_after_fork() noexcept;
+
+  // fork() handlers for every running writer (registered with pthread_atfork once): before
+  // fork() each writer finishes its database call in progress and closes a SQLite connection,
+  // because SQLite keeps its POSIX-lock bookkeeping per process: a connection the child inherits
+  // (even one it never uses) would make the child's own connection skip taking its locks, and the
+  // parent closing its last connection would then delete the WAL under the child. The parent
+  // reopens on its next write.
+  static void prepare_fork() noexcept;
+  static void after_fork_in_parent() noexcept;
+  static void after_fork_in_child() noexcept;
 
  private:
   enum class Origin : std::uint8_t { queue, own_spill, foreign_spill };
@@ -178,6 +193,10 @@ class Writer {
   std::unique_ptr<SpillStore> spill_;
   std::thread thread_;
 
+  // Held by the writer thread around every call into the sink, and by prepare_fork(): a fork
+  // waits for the transaction in progress (each bounded by db_timeout), never splits one.
+  std::mutex sink_mu_;
+
   // Writer-thread state.
   std::vector<Pending> batch_;
   std::vector<Row> rows_;
@@ -198,6 +217,7 @@ class Writer {
   std::condition_variable wake_cv_;
   bool wake_requested_ = false;
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> wake_pending_{false};
   std::atomic<std::uint64_t> urgent_requests_{0};
 
   // Shutdown: stop_deadline_ is written before the release store of stop_requested_.

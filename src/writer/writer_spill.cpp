@@ -74,11 +74,14 @@ void Writer::replay_step() {
     const std::size_t end = std::min(records.size(), start + config_.max_batch);
     for (std::size_t i = start; i < end; ++i) add_pending(std::move(records[i]), origin);
     SinkStatus status = SinkStatus::success();
-    if (needs_open_) {
-      status = sink_->open();
-      if (status.ok()) needs_open_ = false;
+    {
+      std::lock_guard sink_lock(sink_mu_);
+      if (needs_open_) {
+        status = sink_->open();
+        if (status.ok()) needs_open_ = false;
+      }
+      if (status.ok()) status = write_range(0, batch_.size());
     }
-    if (status.ok()) status = write_range(0, batch_.size());
     compact_batch();
     if (!status.ok()) {
       // The events are still in the file: forget the copies and try the file again later.
