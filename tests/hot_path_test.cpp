@@ -1,0 +1,95 @@
+// The hot path allocates nothing for events whose strings fit a slot's inline bytes, and exactly
+// one block for an event that does not.
+//
+// This binary replaces the global operator new to count allocations made by the calling thread.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace {
+thread_local std::size_t t_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  ++t_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  ++t_allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+namespace {
+
+std::string metadata_of_size(std::size_t n) {
+  std::string m = R"({"k":")";
+  m.append(n - m.size() - 2, 'x');
+  m += "\"}";
+  return m;
+}
+
+TEST(HotPath, LogAllocatesNothingWithinTheInlineBudget) {
+  evlog_test::TempDir dir;
+  const std::string path = dir.file("hot_path.db");
+  evlog::Options options;
+  options.database = path;
+  evlog::Logger logger(options);
+  // Metadata of exactly 256 bytes with the longest type and user_type still fits inline.
+  const std::string metadata = metadata_of_size(256);
+  const std::string type(64, 't');
+  const std::string user_type(64, 'u');
+  ASSERT_LE(type.size() + user_type.size() + metadata.size(), evlog::kInlineBytes);
+  const evlog::Event event{
+      .type = type, .user_id = 7, .user_type = user_type, .metadata = metadata};
+  ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);  // warm-up: per-thread parser
+
+  const std::size_t before = t_allocations;
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
+  }
+  EXPECT_EQ(t_allocations - before, 0u);
+  ASSERT_TRUE(logger.flush(std::chrono::seconds(30)));
+  EXPECT_EQ(logger.stats().written, 10001u);
+}
+
+TEST(HotPath, LargeMetadataCostsOneAllocation) {
+  evlog_test::TempDir dir;
+  const std::string path = dir.file("hot_path_large.db");
+  evlog::Options options;
+  options.database = path;
+  evlog::Logger logger(options);
+  const std::string metadata = metadata_of_size(4096);
+  const evlog::Event event{
+      .type = "page_view", .user_id = {}, .user_type = {}, .metadata = metadata};
+  ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
+  const std::size_t before = t_allocations;
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
+  EXPECT_EQ(t_allocations - before, 1000u);
+  ASSERT_TRUE(logger.flush(std::chrono::seconds(30)));
+}
+
+}  // namespace

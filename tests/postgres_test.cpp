@@ -1,0 +1,139 @@
+// The PostgreSQL sink against a real server: a stopped backend, an older table adopted, jsonb's
+// refusals caught before a batch, secrets never shown.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "pg_support.hpp"
+#include "test_support.hpp"
+
+namespace evlog_test {
+namespace {
+
+evlog::Options pg_options(const std::string& table) {
+  evlog::Options o;
+  o.database = pg_uri(table);  // application_name = the table: this test's backends only
+  o.table = table;
+  o.retry_initial = std::chrono::milliseconds(5);
+  o.retry_max = std::chrono::milliseconds(200);
+  o.on_warning = [](std::string_view) {};
+  return o;
+}
+
+// A backend stopped with SIGSTOP never answers: the client-side deadline turns that into a
+// transient failure, the writer reconnects, and shutdown stays bounded (R6, R23).
+TEST(PostgresSink, StoppedBackendCannotHangTheWriter) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("stopped");
+  evlog::Logger logger(pg_options(table));
+  ASSERT_EQ(logger
+                .log({.type = "warm", .user_id = {}, .user_type = {}, .metadata = {}},
+                     evlog::Delivery::committed)
+                .outcome,
+            evlog::Outcome::committed);
+  std::vector<pid_t> stopped;
+  for (const pid_t pid : backend_pids(table)) {
+    if (::kill(pid, SIGSTOP) == 0) stopped.push_back(pid);
+  }
+  ASSERT_FALSE(stopped.empty());
+  const int n = static_cast<int>(scale(500));
+  for (int i = 0; i < n; ++i) {
+    (void)logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}});
+  }
+  // The stopped backend's connection times out (2 s), the writer reconnects to a new backend.
+  const bool flushed = logger.flush(30s);
+  for (pid_t pid : stopped) ::kill(pid, SIGCONT);
+  ASSERT_TRUE(flushed) << describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_GT(s.retries, 0u);
+  EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(n) + 1));
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), n + 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), n + 1);
+}
+
+TEST(PostgresSink, AdoptsTheOlderTableShape) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("older");
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  db.exec("CREATE TABLE " + table +
+          " (id bigserial PRIMARY KEY, event_type text NOT NULL, user_id bigint, user_type text, "
+          "metadata jsonb, created_at timestamptz NOT NULL DEFAULT now())");
+  db.exec("INSERT INTO " + table + " (event_type, user_id) VALUES ('login', 1), ('page_view', 2)");
+  {
+    evlog::Logger logger(pg_options(table));
+    ASSERT_EQ(logger
+                  .log({.type = "task_start", .user_id = 3, .user_type = {}, .metadata = {}},
+                       evlog::Delivery::committed)
+                  .outcome,
+              evlog::Outcome::committed);
+  }
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 3);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table + " WHERE event_id IS NULL"), 2);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table +
+                      "' AND indexdef LIKE 'CREATE UNIQUE INDEX%event_id%'"),
+            1);
+}
+
+TEST(PostgresSink, RejectsWhatJsonbWouldRefuseAndKeepsNeighbours) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("jsonb");
+  evlog::Logger logger(pg_options(table));
+  (void)logger.log({.type = "page_view", .user_id = 1, .user_type = {}, .metadata = R"({"a":1})"});
+  const evlog::Result bad = logger.log(
+      {.type = "page_view", .user_id = 2, .user_type = {}, .metadata = R"({"a":"\u0000"})"});
+  (void)logger.log({.type = "page_view", .user_id = 3, .user_type = {}, .metadata = R"({"a":3})"});
+  EXPECT_EQ(bad.outcome, evlog::Outcome::rejected);
+  EXPECT_TRUE(names_field(bad.message, "metadata")) << bad.message;
+  ASSERT_TRUE(logger.flush(30s));
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 2);
+  EXPECT_TRUE(accounted(logger.stats(), 3));
+}
+
+// R22: a password in the connection string never reaches a message, a warning, an exception or
+// a metric, whichever way it is written.
+TEST(PostgresSink, PasswordsNeverAppearInMessages) {
+  const std::string marker = "Sekr1tMarker";
+  const std::vector<std::string> unreachable = {
+      "postgresql://app:" + marker + "@127.0.0.1:1/evlog",
+      "postgresql://app@127.0.0.1:1/evlog?password=" + marker,
+      "host=127.0.0.1 port=1 dbname=evlog user=app password=" + marker,
+  };
+  for (const std::string& dsn : unreachable) {
+    std::vector<std::string> warnings;
+    std::mutex mu;
+    evlog::Options o;
+    o.database = dsn;
+    o.retry_initial = std::chrono::milliseconds(5);
+    o.retry_max = std::chrono::milliseconds(20);
+    o.on_warning = [&](std::string_view line) {
+      std::lock_guard lock(mu);
+      warnings.emplace_back(line);
+    };
+    evlog::Logger logger(o);  // an unreachable server is transient: no exception
+    (void)logger.log({.type = "page_view", .user_id = 1, .user_type = {}, .metadata = {}});
+    ASSERT_TRUE(wait_until([&] { return logger.stats().retries > 0; }, 20s));
+    const evlog::Stats s = logger.stats();
+    EXPECT_FALSE(s.last_error.empty());
+    EXPECT_EQ(s.last_error.find(marker), std::string::npos) << s.last_error;
+    logger.shutdown(std::chrono::milliseconds(100));
+    std::lock_guard lock(mu);
+    EXPECT_FALSE(warnings.empty());
+    for (const std::string& w : warnings) EXPECT_EQ(w.find(marker), std::string::npos) << w;
+  }
+  // A string libpq cannot parse: the exception does not quote it.
+  evlog::Options bad;
+  bad.database = "host=127.0.0.1 password=" + marker + " 'unterminated";
+  try {
+    evlog::Logger logger(bad);
+    ADD_FAILURE() << "an unparsable connection string must throw";
+  } catch (const evlog::Error& e) {
+    EXPECT_EQ(std::string(e.what()).find(marker), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace evlog_test
