@@ -10,6 +10,7 @@ packages=(
   libsimdjson-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev
   strace util-linux
+  libssl-dev chromium wrk curl
 )
 
 missing=()
