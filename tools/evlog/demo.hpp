@@ -1,5 +1,5 @@
-// tools/evlog/demo.hpp — `evlog demo`: the classroom workload through a synchronous insert per
-// event, then through evlog, with per-call latency, throughput, row counts and the accounting.
+// tools/evlog/demo.hpp — `evlog demo`: a short run of `bench strategies` (the classroom workload
+// under the four strategies) against analytics.db, then a summary of what landed in the table.
 #pragma once
 
 #include <functional>

@@ -10,7 +10,9 @@
 #include <functional>
 #include <iostream>
 
+#include "bench.hpp"
 #include "demo.hpp"
+#include "spill_commands.hpp"
 
 namespace {
 
@@ -26,6 +28,9 @@ int main(int argc, char** argv) {
 
   std::function<bool()> chosen;
   evlog::cli::add_demo_command(app, chosen);
+  evlog::cli::add_bench_command(app, chosen);
+  evlog::cli::add_inspect_command(app, chosen);
+  evlog::cli::add_replay_command(app, chosen);
 
   try {
     app.parse(argc, argv);

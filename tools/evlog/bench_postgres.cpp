@@ -1,0 +1,190 @@
+// tools/evlog/bench_postgres.cpp — `evlog bench postgres`: events/s into PostgreSQL through evlog
+// beside the limit, a raw COPY of the same rows into a table of the same shape (same indexes),
+// measured in the same run on the same server.
+#include <libpq-fe.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <evlog/evlog.hpp>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.hpp"
+
+namespace evlog::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct PostgresBenchOptions {
+  std::string database;
+  int events = 200000;
+  int threads = 2;
+};
+
+class Pg {
+ public:
+  explicit Pg(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      const std::string message = PQerrorMessage(conn_);
+      PQfinish(conn_);
+      throw std::runtime_error("cannot connect: " + message);
+    }
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+  }
+  ~Pg() { PQfinish(conn_); }
+  Pg(const Pg&) = delete;
+  Pg& operator=(const Pg&) = delete;
+
+  void exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const ExecStatusType s = PQresultStatus(r);
+    const std::string message = PQresultErrorMessage(r);
+    PQclear(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) throw std::runtime_error(message);
+  }
+  long long scalar(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const long long v = PQresultStatus(r) == PGRES_TUPLES_OK ? std::stoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+  }
+  // COPY `data` (text format) into `table`'s event columns, in one transaction.
+  void copy(const std::string& table, const std::string& data) {
+    exec("BEGIN");
+    PGresult* r = PQexec(conn_, ("COPY " + table +
+                                 " (event_id, event_type, user_id, user_type, metadata, created_at)"
+                                 " FROM STDIN")
+                                    .c_str());
+    if (PQresultStatus(r) != PGRES_COPY_IN) throw std::runtime_error(PQresultErrorMessage(r));
+    PQclear(r);
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_, nullptr) != 1) {
+      throw std::runtime_error(PQerrorMessage(conn_));
+    }
+    r = PQgetResult(conn_);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const std::string message = PQresultErrorMessage(r);
+    PQclear(r);
+    while ((r = PQgetResult(conn_)) != nullptr) PQclear(r);
+    if (!ok) throw std::runtime_error(message);
+    exec("COMMIT");
+  }
+
+ private:
+  PGconn* conn_;
+};
+
+std::string create_table(const std::string& table) {
+  return "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table +
+         " (id bigserial PRIMARY KEY, event_id uuid UNIQUE NOT NULL, event_type text NOT NULL, "
+         "user_id bigint, user_type text, metadata jsonb, created_at timestamptz NOT NULL); "
+         "CREATE INDEX ON " +
+         table + " (event_type, created_at)";
+}
+
+// The rows both sides write: time-ordered ids, the classroom's most common event.
+std::string copy_text(int events) {
+  std::mt19937_64 rng(42);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(events) * 120);
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  char line[256];
+  for (int i = 0; i < events; ++i) {
+    const unsigned long long ms =
+        static_cast<unsigned long long>(now) + static_cast<unsigned>(i / 100);
+    const unsigned long long r1 = rng(), r2 = rng();
+    std::snprintf(line, sizeof line,
+                  "%08llx-%04llx-7%03llx-%04llx-%012llx\tpage_view\t%d\tstudent\t"
+                  "{\"path\": \"/tasks/3\"}\t2026-01-01T00:00:00.%06dZ\n",
+                  ms >> 16, ms & 0xffff, r1 & 0xfff, 0x8000 | ((r1 >> 12) & 0x3fff),
+                  r2 & 0xffffffffffffULL, i % 20 + 1, i % 1000000);
+    out += line;
+  }
+  return out;
+}
+
+bool run_bench_postgres(const PostgresBenchOptions& o) {
+  Pg admin(o.database);
+  std::printf("evlog bench postgres: %d events, %d producer threads, server %s\n", o.events,
+              o.threads, "(given by --database)");
+
+  // The limit: one COPY of all rows into a fresh table of the same shape.
+  admin.exec(create_table("bench_pg_copy"));
+  const std::string data = copy_text(o.events);
+  auto start = Clock::now();
+  admin.copy("bench_pg_copy", data);
+  const double copy_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const long long copy_rows = admin.scalar("SELECT count(*) FROM bench_pg_copy");
+
+  // evlog: producers log as fast as they can (blocking when the queue is full, so nothing is
+  // dropped); the clock stops when flush() says everything is committed.
+  admin.exec(create_table("bench_pg_evlog"));
+  evlog::Options options;
+  options.database = o.database;
+  options.table = "bench_pg_evlog";
+  options.on_full = evlog::OnFull::block;
+  options.block_timeout = std::chrono::milliseconds(10000);
+  evlog::Logger logger(options);
+  start = Clock::now();
+  std::vector<std::thread> producers;
+  for (int t = 0; t < o.threads; ++t) {
+    producers.emplace_back([&, t] {
+      for (int i = t; i < o.events; i += o.threads) {
+        (void)logger.log({.type = "page_view",
+                          .user_id = i % 20 + 1,
+                          .user_type = "student",
+                          .metadata = R"({"path":"/tasks/3"})"});
+      }
+    });
+  }
+  for (auto& p : producers) p.join();
+  const bool flushed = logger.flush(std::chrono::minutes(5));
+  const double evlog_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const evlog::Stats s = logger.stats();
+  const long long evlog_rows = admin.scalar("SELECT count(*) FROM bench_pg_evlog");
+
+  const double copy_rate = copy_rows / copy_s;
+  const double evlog_rate = evlog_rows / evlog_s;
+  std::printf("\n%-34s %12s %10s %12s\n", "", "rows", "seconds", "events/s");
+  std::printf("%-34s %12lld %10.2f %12.0f\n", "raw COPY (one transaction)", copy_rows, copy_s,
+              copy_rate);
+  std::printf("%-34s %12lld %10.2f %12.0f\n", "evlog (log() ... flush())", evlog_rows, evlog_s,
+              evlog_rate);
+  std::printf(
+      "\nevlog reaches %.0f%% of the raw COPY rate (target >= 70%%: %s); %llu batches, "
+      "%.0f events per batch on average\n",
+      100.0 * evlog_rate / copy_rate, evlog_rate >= 0.7 * copy_rate ? "met" : "MISSED",
+      static_cast<unsigned long long>(s.batches),
+      s.batches ? static_cast<double>(s.written) / static_cast<double>(s.batches) : 0.0);
+  admin.exec("DROP TABLE bench_pg_copy; DROP TABLE bench_pg_evlog");
+  const bool ok = flushed && copy_rows == o.events && evlog_rows == o.events &&
+                  s.written == static_cast<std::uint64_t>(o.events);
+  if (!ok) std::fprintf(stderr, "evlog: bench postgres: row counts do not match the events\n");
+  return ok;
+}
+
+}  // namespace
+
+void add_bench_postgres(CLI::App& bench, std::function<bool()>& chosen) {
+  auto o = std::make_shared<PostgresBenchOptions>();
+  CLI::App* cmd = bench.add_subcommand(
+      "postgres", "events/s into PostgreSQL through evlog vs a raw COPY of the same rows");
+  cmd->add_option("--database", o->database, "A PostgreSQL URI or conninfo")->required();
+  cmd->add_option("--events", o->events, "Events per side")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->threads, "Producer threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->callback([o, &chosen] { chosen = [o] { return run_bench_postgres(*o); }; });
+}
+
+}  // namespace evlog::cli
