@@ -1,0 +1,37 @@
+#include "request_metrics.hpp"
+
+namespace classroom {
+
+void RequestMetrics::add_route(const std::string& route) {
+  latency_.try_emplace(route, std::make_unique<LatencyHistogram>());
+}
+
+void RequestMetrics::record(const std::string& route, const std::string& method, int status,
+                            std::chrono::nanoseconds elapsed) {
+  overall_.observe(elapsed);
+  if (const auto it = latency_.find(route); it != latency_.end()) it->second->observe(elapsed);
+  std::lock_guard lock(mutex_);
+  ++counts_[{route, method, status}];
+}
+
+void RequestMetrics::render(std::string& out) const {
+  out +=
+      "# HELP classroom_http_requests_total HTTP requests answered, by route, method and "
+      "status.\n# TYPE classroom_http_requests_total counter\n";
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, count] : counts_) {
+      const auto& [route, method, status] = key;
+      out += "classroom_http_requests_total{route=\"" + route + "\",method=\"" + method +
+             "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+  }
+  out +=
+      "# HELP classroom_http_request_duration_seconds Time from routing to the response, by "
+      "route.\n# TYPE classroom_http_request_duration_seconds histogram\n";
+  for (const auto& [route, histogram] : latency_) {
+    histogram->render(out, "classroom_http_request_duration_seconds", "route=\"" + route + "\"");
+  }
+}
+
+}  // namespace classroom

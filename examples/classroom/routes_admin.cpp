@@ -1,0 +1,100 @@
+#include <cstdio>
+
+#include "dashboard_data.hpp"
+#include "dashboard_page.hpp"
+#include "routes.hpp"
+
+namespace classroom {
+namespace {
+
+void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
+  char number[64];
+  std::snprintf(number, sizeof number, "%.17g", value);
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n").append(name).append(" ");
+  out.append(number).append("\n");
+}
+
+std::string render_metrics(const AppContext& app) {
+  std::string out;
+  const Analytics& analytics = app.analytics;
+  if (const auto stats = analytics.stats()) {
+    const auto c = [&](const char* name, const char* help, std::uint64_t value) {
+      metric(out, name, "counter", help, static_cast<double>(value));
+    };
+    const auto g = [&](const char* name, const char* help, double value) {
+      metric(out, name, "gauge", help, value);
+    };
+    c("evlog_rejected_total", "Invalid events and calls after shutdown began.", stats->rejected);
+    out +=
+        "# HELP evlog_dropped_total Events not admitted because the queue was full.\n"
+        "# TYPE evlog_dropped_total counter\n";
+    out += "evlog_dropped_total{reason=\"queue_full\"} " +
+           std::to_string(stats->dropped_queue_full) + "\n";
+    out += "evlog_dropped_total{reason=\"bytes_full\"} " +
+           std::to_string(stats->dropped_bytes_full) + "\n";
+    c("evlog_written_total", "Events known to be in the table.", stats->written);
+    c("evlog_dead_lettered_total", "Events the database refused, kept with the reason.",
+      stats->dead_lettered);
+    c("evlog_lost_total", "Events not written by a shutdown deadline.", stats->lost);
+    c("evlog_batches_total", "Transactions committed.", stats->batches);
+    c("evlog_retries_total", "Failed attempts to write a batch.", stats->retries);
+    c("evlog_replayed_total", "Events replayed from other processes' spill files.",
+      stats->replayed);
+    c("evlog_spill_failures_total", "Appends to a spill file that failed.", stats->spill_failures);
+    c("evlog_committed_waits_total", "Committed-delivery calls answered committed.",
+      stats->committed_waits);
+    c("evlog_commit_timeouts_total", "Committed-delivery calls answered timed_out.",
+      stats->commit_timeouts);
+    g("evlog_queued", "Admitted events in memory now.", static_cast<double>(stats->queued));
+    g("evlog_spilled", "Admitted events only on disk now.", static_cast<double>(stats->spilled));
+    g("evlog_queued_bytes", "Payload bytes held beyond the fixed slots.",
+      static_cast<double>(stats->queued_bytes));
+    g("evlog_spill_bytes", "Bytes of spill files on disk.",
+      static_cast<double>(stats->spill_bytes));
+    g("evlog_oldest_queued_age_seconds", "Age of the oldest event not yet written.",
+      static_cast<double>(stats->oldest_queued_age.count()) / 1e6);
+    g("evlog_database_failing", "1 while the writer is failing to write.",
+      stats->database_failing ? 1 : 0);
+  }
+  out +=
+      "# HELP classroom_logging_mode The --logging mode this server runs with.\n"
+      "# TYPE classroom_logging_mode gauge\nclassroom_logging_mode{mode=\"" +
+      std::string(to_string(analytics.mode())) + "\"} 1\n";
+  metric(out, "classroom_events_accepted_total", "counter",
+         "Analytics events handed over (queued, committed or inserted).",
+         static_cast<double>(analytics.accepted()));
+  metric(out, "classroom_events_failed_total", "counter",
+         "Analytics events that could not be handed over.",
+         static_cast<double>(analytics.failed()));
+  metric(out, "classroom_critical_events_committed_total", "counter",
+         "Critical events durable before their response.",
+         static_cast<double>(analytics.critical_committed()));
+  out +=
+      "# HELP classroom_log_call_duration_seconds Time a request thread spent logging one "
+      "event.\n# TYPE classroom_log_call_duration_seconds histogram\n";
+  analytics.log_latency().render(out, "classroom_log_call_duration_seconds", "");
+  app.metrics.render(out);
+  return out;
+}
+
+}  // namespace
+
+void add_admin_routes(httplib::Server& server, AppContext& app) {
+  add_route(server, app, "GET", "/metrics", "/metrics", [&app](const auto& req, auto& res) {
+    if (!require_token(app, req, res)) return;
+    res.status = 200;
+    res.set_content(render_metrics(app), "text/plain; version=0.0.4; charset=utf-8");
+  });
+
+  add_route(server, app, "GET", "/analytics", "/analytics", [&app](const auto& req, auto& res) {
+    if (!require_token(app, req, res)) return;
+    auto connection = app.pool.acquire();
+    const DashboardData data = load_dashboard(*connection);
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(dashboard_page(data, app), "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace classroom
