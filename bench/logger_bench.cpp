@@ -1,9 +1,12 @@
 // bench/logger_bench.cpp — the hot path alone: Logger::log() with async delivery, for metadata of
 // 0, 44, 256 and 1,000 bytes, from 1 and 4 threads. The logger writes through a sink that discards
 // (so the database is not what is measured), and this binary replaces the global operator new to
-// count heap allocations made by the calling thread: the `allocs_per_log` counter must be 0 for
-// metadata up to 256 bytes (evlog::kInlineBytes holds type + user_type + metadata inline).
+// count heap allocations made by the calling thread (tests/support/counting_new.cpp): the
+// `allocs_per_log` counter must be 0 for metadata up to 256 bytes (evlog::kInlineBytes holds type +
+// user_type + metadata inline).
 #include <benchmark/benchmark.h>
+
+#include "counting_new.hpp"
 
 #include <cstdlib>
 #include <evlog/evlog.hpp>
@@ -11,38 +14,6 @@
 #include <new>
 #include <span>
 #include <string>
-
-namespace {
-thread_local std::uint64_t t_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++t_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -83,12 +54,12 @@ void BM_Log(benchmark::State& state) {
       .type = "page_view", .user_id = 42, .user_type = "student", .metadata = metadata};
   (void)g_logger->log(event);  // warm-up: the thread's parser and clock state
   std::uint64_t not_queued = 0;
-  const std::uint64_t before = t_allocations;
+  const std::uint64_t before = evlog_test::allocations_on_this_thread();
   for (auto _ : state) {
     const evlog::Result r = g_logger->log(event);
     if (r.outcome != evlog::Outcome::queued) ++not_queued;
   }
-  const auto allocations = static_cast<double>(t_allocations - before);
+  const auto allocations = static_cast<double>(evlog_test::allocations_on_this_thread() - before);
   state.counters["allocs_per_log"] =
       benchmark::Counter(allocations, benchmark::Counter::kAvgIterations);
   // Calls that found the queue full (the writer could not keep up) return `dropped` quickly.

@@ -279,7 +279,7 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
 
 Result Logger::Impl::wait_for_commit(const std::shared_ptr<CommitTicket>& ticket,
                                      Clock::time_point deadline) noexcept {
-  switch (writer_->wait_ticket(*ticket, deadline)) {
+  switch (ticket->wait_until(deadline)) {
     case CommitTicket::State::committed:
       producers_.committed_waits.fetch_add(1, std::memory_order_relaxed);
       return {Outcome::committed, {}};

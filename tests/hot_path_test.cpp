@@ -1,7 +1,7 @@
 // The hot path allocates nothing for events whose strings fit a slot's inline bytes, and exactly
 // one block for an event that does not.
 //
-// This binary replaces the global operator new to count allocations made by the calling thread.
+// This binary links tests/support/counting_new.cpp, which counts the calling thread's allocations.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,39 +9,8 @@
 #include <new>
 #include <string>
 
+#include "counting_new.hpp"
 #include "test_support.hpp"
-
-namespace {
-thread_local std::size_t t_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++t_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -67,11 +36,11 @@ TEST(HotPath, LogAllocatesNothingWithinTheInlineBudget) {
       .type = type, .user_id = 7, .user_type = user_type, .metadata = metadata};
   ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);  // warm-up: per-thread parser
 
-  const std::size_t before = t_allocations;
+  const std::uint64_t before = evlog_test::allocations_on_this_thread();
   for (int i = 0; i < 10000; ++i) {
     ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
   }
-  EXPECT_EQ(t_allocations - before, 0u);
+  EXPECT_EQ(evlog_test::allocations_on_this_thread() - before, 0u);
   ASSERT_TRUE(logger.flush(std::chrono::seconds(30)));
   EXPECT_EQ(logger.stats().written, 10001u);
 }
@@ -86,9 +55,9 @@ TEST(HotPath, LargeMetadataCostsOneAllocation) {
   const evlog::Event event{
       .type = "page_view", .user_id = {}, .user_type = {}, .metadata = metadata};
   ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
-  const std::size_t before = t_allocations;
+  const std::uint64_t before = evlog_test::allocations_on_this_thread();
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(logger.log(event).outcome, evlog::Outcome::queued);
-  EXPECT_EQ(t_allocations - before, 1000u);
+  EXPECT_EQ(evlog_test::allocations_on_this_thread() - before, 1000u);
   ASSERT_TRUE(logger.flush(std::chrono::seconds(30)));
 }
 

@@ -105,15 +105,20 @@ void Writer::wake() noexcept {
 }
 
 void Writer::request_urgent() noexcept {
-  // Release pairs with the writer's acquire load: the requester's event is visible by then.
-  urgent_requests_.fetch_add(1, std::memory_order_release);
-  wake();
+  // Sequentially consistent, with the writer's store of sleeping_ and its load of
+  // urgent_requests_ in sleep_until() (the Dekker pattern): either this thread sees the writer
+  // asleep and wakes it, or the writer sees this request before it sleeps. A busy writer is not
+  // woken at all, so committed calls under load pay no mutex and no system call here.
+  urgent_requests_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) wake();
 }
 
 void Writer::sleep_until(Clock::time_point until) noexcept {
   std::unique_lock lock(wake_mu_);
-  sleeping_.store(true, std::memory_order_relaxed);
-  wake_cv_.wait_until(lock, until, [&] { return wake_requested_; });
+  sleeping_.store(true, std::memory_order_seq_cst);
+  // See request_urgent(): a request made before the store above is seen here.
+  const bool requested = urgent_requests_.load(std::memory_order_seq_cst) != urgent_seen_;
+  if (!requested) wake_cv_.wait_until(lock, until, [&] { return wake_requested_; });
   wake_requested_ = false;
   sleeping_.store(false, std::memory_order_relaxed);
   wake_pending_.store(false, std::memory_order_relaxed);
@@ -125,14 +130,6 @@ bool Writer::wait_flushed(std::uint64_t position, Clock::time_point deadline) no
     return settled_.load(std::memory_order_acquire) >= position &&
            spilled_.load(std::memory_order_acquire) == 0;
   });
-}
-
-CommitTicket::State Writer::wait_ticket(const CommitTicket& ticket,
-                                        Clock::time_point deadline) noexcept {
-  std::unique_lock lock(progress_mu_);
-  progress_cv_.wait_until(lock, deadline,
-                          [&] { return ticket.current() != CommitTicket::State::pending; });
-  return ticket.current();
 }
 
 void Writer::notify_waiters() noexcept {

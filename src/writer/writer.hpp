@@ -27,8 +27,8 @@
 //   2. settled_ only grows; every queue position below it is settled (popped and settled by the
 //      writer, or evicted and counted as dropped by a producer).
 //   3. A committed-delivery ticket is finished only after the event's fate is final (a spilled
-//      event's ticket stays pending: its caller times out), and waiters are notified after every
-//      batch.
+//      event's ticket stays pending: its caller times out); finishing it wakes its caller. Flush
+//      waiters are notified after every batch.
 //   4. A replayed spill file is counted (written_/replayed_) only once all its records are
 //      committed; it is deleted only after that.
 #pragma once
@@ -123,9 +123,7 @@ class Writer {
   // Flush: true once every queue position below `position` is settled and nothing this logger
   // spilled waits for replay; false at `deadline`.
   bool wait_flushed(std::uint64_t position, Clock::time_point deadline) noexcept;
-  // Committed delivery: the ticket's final state, or pending at `deadline`.
-  CommitTicket::State wait_ticket(const CommitTicket& ticket, Clock::time_point deadline) noexcept;
-  // Wakes flush and committed waiters to re-check (after the Logger finished tickets itself).
+  // Wakes flush waiters to re-check (committed-delivery callers wait on their own tickets).
   void notify_waiters() noexcept;
 
   WriterCounters counters() const;
