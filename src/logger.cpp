@@ -88,6 +88,9 @@ class Logger::Impl {
 
 namespace {
 
+// The longest log() yields for a cell that a consumer is moving out (see log()).
+constexpr std::chrono::milliseconds kFreeingWait{20};
+
 std::size_t wake_stride_for(const Options& o, std::size_t capacity) {
   // A producer wakes a sleeping writer when its position crosses a multiple of this: at most once
   // per batch-worth of events, and early enough (a quarter of the queue) to leave room.
@@ -251,11 +254,25 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     deadline = Clock::now() + options_.block_timeout;
   }
 
+  Clock::time_point freeing_until{};
   for (unsigned spins = 0;; ++spins) {
     const Admission admission = try_admit(event, unix_ns, random, heap.get(), heap_bytes, ticket);
     if (admission == Admission::admitted) {
       (void)heap.release();  // the record owns it now
       break;
+    }
+    // "Full" while fewer than `capacity` positions are claimed means the cell at the tail is
+    // being moved out by a consumer right now (it claimed the position, and frees the cell a few
+    // instructions later unless it is preempted in between). That cell is the one this push
+    // needs, so evicting others cannot help and dropping would answer a queue that is not full:
+    // wait for it, bounded (kFreeingWait) in case the consumer was preempted.
+    if (admission == Admission::queue_full && queue_.size_approx() < queue_.capacity()) {
+      const auto now = Clock::now();
+      if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
+      if (now < freeing_until) {
+        std::this_thread::yield();
+        continue;
+      }
     }
     writer_->wake_if_sleeping();
     // A committed event waits for room within its deadline: it is never dropped silently, and

@@ -8,7 +8,9 @@
 //
 // Several loggers may live in one process (each owns its queue, writer thread and connection).
 // After fork(), a child process's logger starts a writer of its own on first use and never writes
-// events its parent had queued.
+// events its parent had queued; the child's stats() count the child's calls only, from zero.
+// shutdown()'s deadline holds for the built-in sinks, whose every call is bounded by db_timeout;
+// a sink of your own (Options::make_sink) must bound its calls likewise.
 #pragma once
 
 #include <chrono>

@@ -16,7 +16,9 @@ namespace evlog {
 // What `log()` does when the queue has no room (no free slot, or `max_queue_bytes` reached).
 enum class OnFull {
   drop_newest,  // the new event is dropped (counted); log() never waits
-  drop_oldest,  // the oldest queued event is dropped (counted) to make room for the new one
+  drop_oldest,  // the oldest queued event is dropped (counted) to make room for the new one; if the
+                // writer is preempted while moving out the very slot the new event needs, log()
+                // yields up to 20 ms for it, then drops the new event instead (counted)
   block,        // wait up to `block_timeout` for room, then drop the new event (counted)
 };
 
