@@ -24,12 +24,8 @@ std::string find_chromium() {
 
 TEST(ClassroomBrowser, LoginTaskSubtaskQuizThenDashboardShowsThem) {
   const std::string chromium = find_chromium();
-  if (chromium.empty()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true")
-      FAIL() << "chromium is required in CI (apt-get install chromium)";
-    GTEST_SKIP() << "chromium not installed";
-  }
+  // Never skipped: `make test` installs Chromium (scripts/bootstrap.sh); without it this fails.
+  if (chromium.empty()) FAIL() << "chromium is required: apt-get install chromium";
   const auto dir = testing::make_temp_dir();
   ServerConfig config;
   config.database = testing::seeded_copy(dir);
