@@ -132,7 +132,10 @@ SinkStatus SqliteSink::open_connection() {
   std::string mode =
       rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)) : "";
   sqlite3_finalize(stmt);
-  if (rc != SQLITE_ROW) return failure(rc, "setting journal_mode=WAL");
+  // A connection whose pragmas failed is closed whatever the code (BUSY included): the next
+  // open() must start again from a fresh connection and set them, never write in rollback-journal
+  // mode or with the default synchronous level.
+  if (rc != SQLITE_ROW) return failed_to_configure(rc, "setting journal_mode=WAL");
   if (mode != "wal") {
     close();
     return SinkStatus::invalid_config("sqlite: '" + path_ + "' cannot use WAL journal mode (got " +
@@ -140,8 +143,14 @@ SinkStatus SqliteSink::open_connection() {
   }
   rc = exec(durability_ == Durability::full ? "PRAGMA synchronous=FULL"
                                             : "PRAGMA synchronous=NORMAL");
-  if (rc != SQLITE_OK) return failure(rc, "setting synchronous");
+  if (rc != SQLITE_OK) return failed_to_configure(rc, "setting synchronous");
   return SinkStatus::success();
+}
+
+SinkStatus SqliteSink::failed_to_configure(int rc, std::string_view doing) {
+  SinkStatus status = failure(rc, doing);
+  close();
+  return status;
 }
 
 SinkStatus SqliteSink::ensure_table() {

@@ -43,6 +43,7 @@ class SqliteSink final : public Sink {
   SinkStatus ensure_table();
   SinkStatus prepare_statements();
   SinkStatus failure(int rc, std::string_view doing);  // classifies, rolls back, maybe closes
+  SinkStatus failed_to_configure(int rc, std::string_view doing);  // failure(), then close()
   void close() noexcept;
   int exec(const char* sql);
 
