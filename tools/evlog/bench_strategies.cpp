@@ -167,6 +167,12 @@ StrategyResult run_one(const StrategiesOptions& opts, int number, ProgressBar& p
         run.latencies_ns.size() - (number == 3 ? run.critical_ns.size() : 0);
     const std::uint64_t accounted =
         s.rejected + s.dropped + s.written + s.queued + s.spilled + s.dead_lettered + s.lost;
+    r.accounting =
+        "accounting: " + std::to_string(logged) + " calls = " + std::to_string(s.written) +
+        " written + " + std::to_string(s.queued) + " queued + " + std::to_string(s.spilled) +
+        " spilled + " + std::to_string(s.dropped) + " dropped + " + std::to_string(s.rejected) +
+        " rejected + " + std::to_string(s.dead_lettered) + " dead-lettered + " +
+        std::to_string(s.lost) + " lost" + (accounted == logged ? " (balanced)" : " (UNBALANCED)");
     if (accounted != logged) {
       r.problems.push_back("accounting unbalanced: " + std::to_string(accounted) + " of " +
                            std::to_string(logged) + " calls");
@@ -182,13 +188,15 @@ StrategyResult run_one(const StrategiesOptions& opts, int number, ProgressBar& p
 }
 
 void print_result(const StrategyResult& r) {
-  std::printf("(%d) %-26s | %8s %8s | %8s %8s | %9s %9s | %7.1f %7.0f | %9s%s\n", r.number,
+  std::printf("(%d) %-26s | %8s %8s %8s | %8s %8s %8s | %9s %9s | %7.1f %7.0f | %9s%s\n", r.number,
               r.name.c_str(), format_ns(r.page_view.p50).c_str(),
-              format_ns(r.page_view.p99).c_str(), format_ns(r.critical.p50).c_str(),
-              format_ns(r.critical.p99).c_str(), format_count(r.events_per_s).c_str(),
+              format_ns(r.page_view.p99).c_str(), format_ns(r.page_view.p999).c_str(),
+              format_ns(r.critical.p50).c_str(), format_ns(r.critical.p99).c_str(),
+              format_ns(r.critical.p999).c_str(), format_count(r.events_per_s).c_str(),
               format_count(r.critical_per_s).c_str(), r.lost_mean, r.lost_max,
               format_count(static_cast<double>(r.rows_added)).c_str(),
               r.problems.empty() ? "" : "  CHECK FAILED");
+  if (!r.accounting.empty()) std::printf("      %s\n", r.accounting.c_str());
   for (const std::string& p : r.problems) std::printf("      %s\n", p.c_str());
   std::fflush(stdout);
 }
@@ -203,8 +211,9 @@ std::vector<StrategyResult> run_strategies(const StrategiesOptions& opts) {
       " (WAL, %s)\n\n",
       opts.threads, format_count(opts.rate).c_str(), opts.seconds, opts.database.c_str(),
       opts.full ? "FULL" : "NORMAL");
-  std::printf("%-30s | %-17s | %-17s | %-19s | %-15s | %9s\n", "strategy", "page_view p50 p99",
-              "critical p50 p99", "events/s  critical/s", "lost: mean max", "rows");
+  std::printf("%-30s | %-26s | %-26s | %-19s | %-15s | %9s\n", "strategy",
+              "page_view p50 p99 p99.9", "critical p50 p99 p99.9", "events/s  critical/s",
+              "lost: mean max", "rows");
   ProgressBar progress("bench strategies", 4 * static_cast<std::uint64_t>(opts.seconds) * 5);
   std::vector<StrategyResult> results;
   for (int n = 1; n <= 4; ++n) {
@@ -248,6 +257,7 @@ nlohmann::json to_json(const StrategyResult& r) {
           {"rows_added", r.rows_added},
           {"rows_expected", r.rows_expected},
           {"failures", r.failures},
+          {"accounting", r.accounting},
           {"problems", r.problems}};
 }
 

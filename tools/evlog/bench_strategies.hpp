@@ -38,6 +38,7 @@ struct StrategyResult {
   std::int64_t rows_added = 0;
   std::int64_t rows_expected = 0;
   std::uint64_t failures = 0;
+  std::string accounting;             // evlog's Stats after the run (strategies 2-4), one line
   std::vector<std::string> problems;  // failed checks; empty when all passed
 };
 
