@@ -2,7 +2,9 @@
 // Logger whose sink is slow (it sleeps per batch), from two producer threads, while a sampler reads
 // the process's resident set (VmRSS in /proc/self/status) every 50 ms. After warm-up, every sample
 // must stay within queue_capacity × evlog::kSlotBytes + 16 MiB; prints the samples and exits 1 on
-// a breach. Usage: memory_check [events] (default 10,000,000).
+// a breach. A second run floods it with large events (8 KiB of metadata) and allows
+// max_queue_bytes more. Usage: memory_check [events] (default 10,000,000; the large run logs 1/25).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -43,16 +45,25 @@ std::size_t rss_bytes() {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10'000'000;
+// One run: `events` events from two producers, each cycling through `metadata`, into a logger
+// with the default queue and this `max_queue_bytes`. True when every sample after warm-up stayed
+// within queue_capacity × kSlotBytes + max_queue_bytes (when any metadata is too large for a slot)
+// + 16 MiB.
+bool run(const char* title, std::uint64_t events, std::size_t max_queue_bytes,
+         const std::vector<std::string>& metadata) {
   constexpr int kProducers = 2;
   evlog::Options options;  // the default queue: 65,536 slots
   options.make_sink = [] { return std::make_unique<SlowSink>(); };
   options.on_warning = [](std::string_view) {};  // drops are expected and counted
   options.shutdown_timeout = std::chrono::seconds(30);
-  const std::size_t limit = options.queue_capacity * evlog::kSlotBytes + (std::size_t{16} << 20);
+  options.max_queue_bytes = max_queue_bytes;
+  bool any_large = false;
+  for (const std::string& m : metadata) {
+    any_large = any_large || m.size() > 256;
+    options.max_metadata_bytes = std::max(options.max_metadata_bytes, m.size());
+  }
+  const std::size_t limit = options.queue_capacity * evlog::kSlotBytes +
+                            (any_large ? max_queue_bytes : 0) + (std::size_t{16} << 20);
   const std::size_t before = rss_bytes();
 
   auto logger = std::make_unique<evlog::Logger>(options);
@@ -77,11 +88,8 @@ int main(int argc, char** argv) {
     std::vector<std::jthread> producers;
     for (int t = 0; t < kProducers; ++t) {
       producers.emplace_back([&, t] {
-        // 44- and 200-byte metadata: both inline in a slot, as most events are.
-        const std::string small = R"({"path":"/tasks/3","course":"python-101"})";
-        const std::string large = R"({"k":")" + std::string(192, 'x') + R"("})";
         for (std::uint64_t i = 0; i < events / kProducers; ++i) {
-          const evlog::Event e{"page_view", t, "student", (i & 1) != 0 ? small : large};
+          const evlog::Event e{"page_view", t, "student", metadata[i % metadata.size()]};
           (void)logger->log(e);  // dropped when full: counted in the stats
           if ((i & 1023) == 0) logged.fetch_add(1024, std::memory_order_relaxed);
         }
@@ -94,13 +102,19 @@ int main(int argc, char** argv) {
   sampler.join();
 
   std::printf(
-      "memory_check: %llu events, queue %zu slots × %zu B + 16 MiB = limit %.1f MiB"
+      "memory_check %s: %llu events, queue %zu slots × %zu B%s + 16 MiB = limit %.1f MiB"
       " (RSS before the logger %.1f MiB)\n",
-      static_cast<unsigned long long>(events), options.queue_capacity, evlog::kSlotBytes,
+      title, static_cast<unsigned long long>(events), options.queue_capacity, evlog::kSlotBytes,
+      any_large ? (" + max_queue_bytes " + std::to_string(max_queue_bytes >> 20) + " MiB").c_str()
+                : "",
       static_cast<double>(limit) / (1 << 20), static_cast<double>(before) / (1 << 20));
-  std::printf("written %llu, dropped %llu (queue full: the sink is slow on purpose)\n",
-              static_cast<unsigned long long>(stats.written),
-              static_cast<unsigned long long>(stats.dropped));
+  std::printf(
+      "written %llu, dropped %llu (%llu for a full queue, %llu for max_queue_bytes: the sink is "
+      "slow on purpose)\n",
+      static_cast<unsigned long long>(stats.written),
+      static_cast<unsigned long long>(stats.dropped),
+      static_cast<unsigned long long>(stats.dropped_queue_full),
+      static_cast<unsigned long long>(stats.dropped_bytes_full));
   // Warm-up: the first second (the queue's pages and the allocator's arenas settle).
   std::size_t peak = 0;
   bool breach = false;
@@ -116,8 +130,24 @@ int main(int argc, char** argv) {
                   warm ? "" : "  (warm-up)", over ? "  OVER THE LIMIT" : "");
     }
   }
-  std::printf("peak RSS after warm-up %.1f MiB, limit %.1f MiB: %s\n",
+  std::printf("peak RSS after warm-up %.1f MiB, limit %.1f MiB: %s\n\n",
               static_cast<double>(peak) / (1 << 20), static_cast<double>(limit) / (1 << 20),
               breach ? "BREACH" : "within");
-  return breach ? 1 : 0;
+  return !breach;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10'000'000;
+  // 44- and 200-byte metadata: both inline in a slot, as most events are.
+  const bool small_ok = run("(small events)", events, std::size_t{64} << 20,
+                            {R"({"path":"/tasks/3","course":"python-101"})",
+                             R"({"k":")" + std::string(192, 'x') + R"("})"});
+  // A flood of large events (8 KiB of metadata, far beyond a slot's inline bytes): the byte cap
+  // (here 32 MiB) bounds what they hold on the heap.
+  const bool large_ok =
+      run("(large events)", std::max<std::uint64_t>(events / 25, 10'000), std::size_t{32} << 20,
+          {R"({"k":")" + std::string(8 * 1024 - 10, 'x') + R"("})"});
+  return small_ok && large_ok ? 0 : 1;
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string_view>
 
+#include "core/payload_pool.hpp"
 #include "evlog/logger.hpp"
 #include "writer/commit_ticket.hpp"
 
@@ -20,7 +21,7 @@ struct EventRecord {
   std::uint64_t random = 0;  // the random bits of the UUIDv7
   std::int64_t user_id = 0;
   std::shared_ptr<CommitTicket> ticket;  // set for committed delivery: the caller waits on it
-  char* heap = nullptr;                  // owned; holds the strings when they do not fit inline
+  char* heap = nullptr;  // owned (a PayloadPool block); the strings when they do not fit inline
   std::uint32_t metadata_len = 0;
   std::uint8_t type_len = 0;
   std::uint8_t user_type_len = 0;
@@ -43,8 +44,10 @@ struct EventRecord {
   std::size_t text_bytes() const noexcept {
     return std::size_t{type_len} + user_type_len + metadata_len;
   }
-  // Bytes held on the heap (counted against Options::max_queue_bytes).
-  std::size_t heap_bytes() const noexcept { return heap ? text_bytes() : 0; }
+  // Bytes of the heap block (counted against Options::max_queue_bytes): its size class.
+  std::size_t heap_bytes() const noexcept {
+    return heap ? PayloadPool::block_bytes(text_bytes()) : 0;
+  }
 
   const char* text() const noexcept { return heap ? heap : inline_; }
   std::string_view type() const noexcept { return {text(), type_len}; }
@@ -70,7 +73,7 @@ struct EventRecord {
 
   // Frees the heap block and the ticket reference; the record becomes empty.
   void release() noexcept {
-    delete[] heap;
+    PayloadPool::release(heap);
     heap = nullptr;
     ticket.reset();
   }

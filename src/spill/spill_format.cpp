@@ -1,6 +1,7 @@
 #include "spill/spill_format.hpp"
 
 #include <cstring>
+#include <new>
 
 #include "spill/crc32c.hpp"
 
@@ -76,7 +77,8 @@ std::optional<EventRecord> decode_payload(std::string_view payload) {
   if (text <= kInlineBytes) {
     std::memcpy(r.inline_, strings, text);
   } else {
-    r.heap = new char[text];
+    r.heap = PayloadPool::allocate_unpooled(text);
+    if (!r.heap) throw std::bad_alloc();
     std::memcpy(r.heap, strings, text);
   }
   return r;
