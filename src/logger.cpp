@@ -11,6 +11,7 @@
 #include "core/event_id.hpp"
 #include "core/event_record.hpp"
 #include "core/options_check.hpp"
+#include "core/payload_pool.hpp"
 #include "core/validate.hpp"
 #include "evlog/error.hpp"
 #include "sinks/sink_factory.hpp"
@@ -65,6 +66,8 @@ class Logger::Impl {
   const std::set<std::string, std::less<>> critical_;
   const std::size_t wake_stride_;
   std::unique_ptr<detail::WarningLimiter> warnings_;
+  // Declared before the queue and the writer, so that it outlives every record holding a block.
+  detail::PayloadPool payloads_;
   detail::EventQueue queue_;
   detail::ByteBudget budget_;
   detail::ProducerCounters producers_;
@@ -74,7 +77,8 @@ class Logger::Impl {
 
   // Set (seq_cst) when shutdown begins; producers check it before admitting.
   std::atomic<bool> closed_{false};
-  // Events left in the queue after the writer stopped (producers racing with shutdown).
+  // Events left in the queue after the writer stopped (producers racing with shutdown). Relaxed:
+  // a tally for stats(), ordering nothing.
   std::atomic<std::uint64_t> swept_lost_{0};
 
   std::mutex shutdown_mu_;
@@ -118,6 +122,7 @@ Logger::Impl::Impl(Options options)
       critical_(options_.critical_types.begin(), options_.critical_types.end()),
       wake_stride_(wake_stride_for(options_, detail::round_up_pow2(options_.queue_capacity))),
       warnings_(std::make_unique<detail::WarningLimiter>(options_.on_warning)),
+      payloads_(options_.max_queue_bytes),
       queue_(detail::round_up_pow2(options_.queue_capacity)),
       budget_(options_.max_queue_bytes),
       fork_generation_(detail::fork_generation()) {
@@ -226,11 +231,15 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
   const std::int64_t unix_ns = detail::now_unix_ns();
   const std::uint64_t random = detail::random_u64();
 
-  // Events too large for a slot's inline bytes carry one heap block, counted in the byte budget.
+  // Events too large for a slot's inline bytes carry one block of the logger's payload pool,
+  // counted in the byte budget by its size.
   const std::size_t text = event.type.size() + event.user_type.size() + event.metadata.size();
-  std::unique_ptr<char[]> heap;
+  struct ReleaseBlock {
+    void operator()(char* block) const noexcept { detail::PayloadPool::release(block); }
+  };
+  std::unique_ptr<char, ReleaseBlock> heap;
   if (text > kInlineBytes) [[unlikely]] {
-    heap.reset(new (std::nothrow) char[text]);
+    heap.reset(payloads_.allocate(text));
     if (!heap) return drop(Admission::bytes_full);
     char* out = heap.get();
     std::memcpy(out, event.type.data(), event.type.size());
@@ -239,7 +248,7 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     out += event.user_type.size();
     std::memcpy(out, event.metadata.data(), event.metadata.size());
   }
-  const std::size_t heap_bytes = heap ? text : 0;
+  const std::size_t heap_bytes = heap ? detail::PayloadPool::block_bytes(text) : 0;
 
   std::shared_ptr<CommitTicket> ticket;
   Clock::time_point deadline{};
@@ -265,8 +274,12 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     // being moved out by a consumer right now (it claimed the position, and frees the cell a few
     // instructions later unless it is preempted in between). That cell is the one this push
     // needs, so evicting others cannot help and dropping would answer a queue that is not full:
-    // wait for it, bounded (kFreeingWait) in case the consumer was preempted.
-    if (admission == Admission::queue_full && queue_.size_approx() < queue_.capacity()) {
+    // wait for it, bounded (kFreeingWait) in case the consumer was preempted. drop_newest never
+    // waits: the queue is full to within that one cell, and dropping the new event is its answer.
+    const bool may_wait_for_cell =
+        delivery == Delivery::committed || options_.on_full != OnFull::drop_newest;
+    if (may_wait_for_cell && admission == Admission::queue_full &&
+        queue_.size_approx() < queue_.capacity()) {
       const auto now = Clock::now();
       if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
       if (now < freeing_until) {
@@ -278,7 +291,13 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     // A committed event waits for room within its deadline: it is never dropped silently, and
     // never dropped while there is still time. Async events follow the overflow policy.
     const bool wait = delivery == Delivery::committed || options_.on_full == OnFull::block;
-    if (!wait && options_.on_full == OnFull::drop_oldest && evict_oldest()) continue;
+    // drop_oldest evicts for a full queue only. A full byte budget is held by large events that
+    // may be anywhere (often in the writer's batch, being written): evicting the small events at
+    // the head would free nothing and drop one event after another, so the new event is dropped.
+    if (!wait && options_.on_full == OnFull::drop_oldest && admission == Admission::queue_full &&
+        evict_oldest()) {
+      continue;
+    }
     if (!wait || Clock::now() >= deadline) {
       return drop(admission);
     }
@@ -363,16 +382,19 @@ void Logger::Impl::restart_after_fork() noexcept {
   writer_->abandon_after_fork();
   (void)writer_.release();
   (void)warnings_.release();
+  payloads_.reset_after_fork();
   while (queue_.try_pop([&](EventRecord& r, std::uint64_t) { r.release(); })) {
   }
   queue_.reset();
   budget_.reset();
-  producers_.rejected.store(0);
-  producers_.dropped_queue_full.store(0);
-  producers_.dropped_bytes_full.store(0);
-  producers_.committed_waits.store(0);
-  producers_.commit_timeouts.store(0);
-  swept_lost_.store(0);
+  // Relaxed: no other thread of the child sees these before the release store of
+  // fork_generation_ below, which publishes them.
+  producers_.rejected.store(0, std::memory_order_relaxed);
+  producers_.dropped_queue_full.store(0, std::memory_order_relaxed);
+  producers_.dropped_bytes_full.store(0, std::memory_order_relaxed);
+  producers_.committed_waits.store(0, std::memory_order_relaxed);
+  producers_.commit_timeouts.store(0, std::memory_order_relaxed);
+  swept_lost_.store(0, std::memory_order_relaxed);
   try {
     warnings_ = std::make_unique<detail::WarningLimiter>(options_.on_warning);
     opened_sink_ = detail::make_sink(options_);
@@ -380,7 +402,7 @@ void Logger::Impl::restart_after_fork() noexcept {
     start_writer();
   } catch (...) {
     // Without a writer the child's logger cannot write: it refuses events rather than lose them.
-    closed_.store(true);
+    closed_.store(true, std::memory_order_seq_cst);
     if (!warnings_) return;
     warnings_->warn_always("cannot start a writer in the child process after fork()");
   }
@@ -407,7 +429,9 @@ Stats Logger::Impl::stats() {
   s.batches = w.batches;
   s.retries = w.retries;
   s.queued = queue_.size_approx() + w.in_flight;
-  s.queued_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, budget_.in_use()));
+  // Never negative: in_use() reads the released total before the reservations, and every
+  // release follows its reservation. Not clamped, so that an imbalance would show.
+  s.queued_bytes = static_cast<std::uint64_t>(budget_.in_use());
   if (w.oldest_unix_ns != 0) {
     s.oldest_queued_age = std::chrono::microseconds(
         std::max<std::int64_t>(0, (detail::now_unix_ns() - w.oldest_unix_ns) / 1000));

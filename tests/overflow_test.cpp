@@ -315,4 +315,105 @@ TEST(Overflow, DropWarningsAreRateLimited) {
   EXPECT_TRUE(mentions_drops) << "no warning mentions the dropped events:" << all;
 }
 
+// A large event (1,000 bytes of metadata: beyond a slot's inline bytes) for the byte-cap tests.
+std::string large_metadata(int i) {
+  std::string m = R"({"i":)" + std::to_string(i) + R"(,"pad":")";
+  m.append(1000 - m.size() - 2, 'x');
+  return m + "\"}";
+}
+
+// Events read back from a spill file and replayed were never reserved in the byte budget: the
+// cap must be exactly as strict after a replay as before (a replay that gave their bytes back
+// would let producers past max_queue_bytes by as much as was replayed).
+TEST(Overflow, ReplayLeavesTheByteCapIntact) {
+  TempDir dir;
+  auto control = evlog_test::MemorySinkControl::create();
+  evlog::Options options = evlog_test::memory_options(control, dir.file("never.db"));
+  options.spill_dir = dir.file("spill");
+  options.spill_after = 0ms;  // spill at the first failure
+  options.retry_initial = 1ms;
+  options.retry_max = 5ms;
+  // 1,004 bytes of text (metadata + type "big" + user_type "s"); the cap counts each event's
+  // block (text, header, size class) at no less than that and at most a quarter more.
+  constexpr std::size_t kText = 1000 + 4;
+  options.max_metadata_bytes = 1000;
+  options.max_queue_bytes = 64 * kText;
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+
+  // 1. Large events spill (the first write fails), then are replayed and written (flush waits
+  //    for the replay); 50 at a time, within the cap.
+  control->fail_transient(3);
+  constexpr int kSpilled = 50;
+  for (int i = 0; i < kSpilled; ++i) {
+    const std::string m = large_metadata(i);
+    ASSERT_EQ(logger.log({"big", i, "s", m}).outcome, evlog::Outcome::queued);
+  }
+  ASSERT_TRUE(logger.flush(kLongWait));
+  evlog::Stats s = logger.stats();
+  ASSERT_EQ(control->failed_writes(), 3);
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(kSpilled));
+  EXPECT_EQ(s.queued_bytes, 0u) << "the byte budget is off after a replay";
+
+  // 2. With the writer held up in a slow write, the cap admits at most 64 large events again
+  //    (those in the writer's batch still hold their bytes until written): fewer when their
+  //    blocks round up, never more.
+  control->set_delay(1500ms);
+  (void)logger.log({"big", -1, "s", large_metadata(-1)});
+  std::this_thread::sleep_for(100ms);  // the writer takes it and sits in the slow write
+  int admitted = 1;
+  for (int i = 0; i < 300; ++i) {
+    if (logger.log({"big", 1000 + i, "s", large_metadata(i)}).outcome == evlog::Outcome::queued) {
+      ++admitted;
+    }
+  }
+  EXPECT_LE(admitted, 64) << "max_queue_bytes admitted more than 64 large events after a replay";
+  EXPECT_GE(admitted, 64 * 4 / 5);
+  control->set_delay(0ms);
+  ASSERT_TRUE(logger.flush(kLongWait));
+  s = logger.stats();
+  EXPECT_EQ(s.dropped_bytes_full, static_cast<std::uint64_t>(301 - admitted));
+  EXPECT_EQ(s.queued_bytes, 0u);
+  EXPECT_TRUE(accounted(s, kSpilled + 301));
+  EXPECT_EQ(control->row_count(), static_cast<std::size_t>(s.written));
+}
+
+// drop_oldest evicts for a full queue, not for a full byte budget: when large events in the
+// writer's batch hold the bytes, evicting the small events at the head of the queue would free
+// nothing. The new large event alone is dropped; the small ones stay queued and are written.
+TEST(Overflow, DropOldestDoesNotEvictForAFullByteBudget) {
+  TempDir dir;
+  auto control = evlog_test::MemorySinkControl::create();
+  evlog::Options options = evlog_test::memory_options(control, dir.file("never.db"));
+  options.on_full = evlog::OnFull::drop_oldest;
+  options.max_metadata_bytes = 1000;
+  options.max_queue_bytes = 8 * (1000 + 4);
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+
+  control->set_delay(1500ms);
+  // Large events until the byte cap refuses one (the writer takes the first into its batch and
+  // sits in the slow write; the rest wait in the queue; all of them hold their bytes).
+  int large = 0;
+  while (logger.log({"big", large, "s", large_metadata(large)}).outcome == evlog::Outcome::queued) {
+    ++large;
+    ASSERT_LT(large, 100) << "max_queue_bytes never applied";
+  }
+  ASSERT_GE(large, 6);
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(logger.log({"small", i, "s", ""}).outcome, evlog::Outcome::queued);
+  }
+  const evlog::Result r = logger.log({"big", 1000, "s", large_metadata(1000)});
+  EXPECT_EQ(r.outcome, evlog::Outcome::dropped);
+  evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.dropped, 2u) << "small queued events were evicted for bytes they do not hold";
+  EXPECT_EQ(s.dropped_bytes_full, 2u);
+  control->set_delay(0ms);
+  ASSERT_TRUE(logger.flush(kLongWait));
+  s = logger.stats();
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(large + 10));
+  EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(large + 12)));
+}
+
 }  // namespace

@@ -257,4 +257,37 @@ TEST(Writer, RetriesBackOff) {
   EXPECT_TRUE(accounted(logger.stats(), 1));
 }
 
+// A healthy but slow database lets the queue pass three quarters full, so the writer spills to
+// make room; once the spill directory cannot take more (max_spill_bytes), the writer must go on
+// writing to the database, not retry the spill in a loop while the queue stays full.
+TEST(Writer, AFullSpillDirectoryDoesNotStopWritesToAHealthyDatabase) {
+  TempDir dir;
+  auto sink = MemorySinkControl::create();
+  evlog::Options options = memory_options(sink, dir.file("unused.db"));
+  options.queue_capacity = 1024;
+  options.max_batch = 64;
+  options.on_full = evlog::OnFull::block;
+  options.block_timeout = 5s;
+  options.spill_dir = dir.file("spill");
+  options.spill_segment_bytes = 64 << 10;
+  options.max_spill_bytes = 64 << 10;  // room for about 70 of these events
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  sink->set_delay(20ms);  // healthy, slow: about 3,200 events a second in batches of 64
+
+  std::string metadata = R"({"pad":")" + std::string(900, 'x') + R"("})";
+  constexpr int kEvents = 3000;
+  int dropped = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    if (logger.log({"slow", i, "", metadata}).outcome != evlog::Outcome::queued) ++dropped;
+  }
+  EXPECT_EQ(dropped, 0) << "the queue stayed full: the writer stopped writing";
+  ASSERT_TRUE(logger.flush(kLongWait));
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(kEvents - dropped));
+  EXPECT_GT(s.spill_failures, 0u) << "the spill directory never filled: the test proves nothing";
+  EXPECT_EQ(sink->row_count(), s.written);
+  EXPECT_TRUE(accounted(s, kEvents));
+}
+
 }  // namespace

@@ -18,7 +18,9 @@ enum class OnFull {
   drop_newest,  // the new event is dropped (counted); log() never waits
   drop_oldest,  // the oldest queued event is dropped (counted) to make room for the new one; if the
                 // writer is preempted while moving out the very slot the new event needs, log()
-                // yields up to 20 ms for it, then drops the new event instead (counted)
+                // yields up to 20 ms for it, then drops the new event instead (counted). When
+                // max_queue_bytes is what is full, the new event is dropped: evicting small events
+                // would free none of the bytes that large ones hold
   block,        // wait up to `block_timeout` for room, then drop the new event (counted)
 };
 
@@ -45,8 +47,11 @@ struct Options {
   // queue_capacity × kSlotBytes (448 B): 28 MiB at the default. Trade-off: a larger queue rides
   // out longer database stalls before the overflow policy applies.
   std::size_t queue_capacity = 65536;
-  // Cap on payload bytes that queued events hold beyond their slots (events larger than the
-  // inline budget of a slot). Past it, the overflow policy applies. Bounds memory for big metadata.
+  // Cap on the memory that queued events hold beyond their slots: events larger than a slot's
+  // inline budget keep their strings in one block each, from a pool of the logger's own, counted
+  // at the block's size (the text + 16 bytes, rounded up by at most a quarter). Past it, the
+  // overflow policy applies. Bounds memory for big metadata; the pool keeps at most this many
+  // bytes of free blocks for reuse.
   std::size_t max_queue_bytes = 64 * 1024 * 1024;
   // Most events in one transaction. Larger batches amortise the commit further.
   std::size_t max_batch = 4096;
@@ -95,8 +100,9 @@ struct Options {
   std::size_t max_dead_letter_bytes = std::size_t{64} << 20;
 
   // Receives warnings (drops, lost events, database errors), at most one line a second with a
-  // count of what was suppressed; called on the writer thread, so it must not call back into the
-  // logger. Empty: write to stderr.
+  // count of what was suppressed. Called mostly on the writer thread, but also on the thread that
+  // constructs the logger (a database not reachable yet) or calls shutdown() (events lost), one
+  // call at a time; it must not call back into the logger. Empty: write to stderr.
   std::function<void(std::string_view)> on_warning;
 
   // Test and extension hook: when set, the logger writes through the sink this makes instead of

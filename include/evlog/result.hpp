@@ -9,8 +9,12 @@ namespace evlog {
 enum class Outcome {
   queued,     // admitted; the writer will commit it (async delivery)
   committed,  // admitted and committed to the database (committed delivery)
-  dropped,    // not admitted: the queue was full (counted in Stats::dropped)
-  rejected,   // not admitted: the event is invalid; `message` names the field and the rule
+  dropped,    // not admitted: the queue was full (counted in Stats::dropped). Committed delivery
+              // only: also an admitted event evicted by OnFull::drop_oldest (Stats::dropped) or
+              // not written by a shutdown deadline (Stats::lost); `message` says which
+  rejected,   // not admitted: the event is invalid; `message` names the field and the rule.
+              // Committed delivery only: also an admitted event the database refused for its
+              // data (Stats::dead_lettered), with the database's message
   timed_out,  // admitted, but not committed within Options::commit_timeout; still written once
   closed,     // not admitted: the logger is shutting down (counted in Stats::rejected)
 };

@@ -36,7 +36,10 @@ struct Stats {
   std::uint64_t spilled = 0;       // admitted and now only on disk, waiting for replay
   std::uint64_t queued_bytes = 0;  // payload bytes held beyond the fixed slots (large metadata)
   std::uint64_t spill_bytes = 0;   // bytes of this logger's spill files on disk
-  // Age of the oldest admitted event not yet in a final state; zero when none is.
+  // Age of the oldest event the writer holds and has not yet settled (it takes events from the
+  // queue in order, so while it holds any, that is the oldest in memory); zero when it holds
+  // none. Events the writer has not taken yet are at most a tick (max_delay / 2) behind, so the
+  // figure lags by at most that; spilled events are not included (see `spilled`).
   std::chrono::microseconds oldest_queued_age{0};
   // The last error the database reported (passwords masked); empty if none yet.
   std::string last_error;

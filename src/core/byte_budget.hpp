@@ -21,29 +21,33 @@ class ByteBudget {
   bool try_reserve(std::size_t bytes) noexcept {
     auto& shard = shards_[shard_index()].reserved;
     const auto n = static_cast<std::int64_t>(bytes);
-    shard.fetch_add(n);
+    shard.fetch_add(n, std::memory_order_seq_cst);
     if (in_use() > limit_) {
-      shard.fetch_sub(n);
+      shard.fetch_sub(n, std::memory_order_seq_cst);
       return false;
     }
     return true;
   }
 
-  // Any thread: gives back bytes of an event that left the queue.
+  // Any thread: gives back bytes of an event that left the queue. Sequentially consistent, like
+  // the reservations: a reserver that reads in_use() after this release sees the room it made
+  // (a relaxed release could leave a producer dropping for room that was already freed).
   void release(std::size_t bytes) noexcept {
-    released_.fetch_add(static_cast<std::int64_t>(bytes));
+    released_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_seq_cst);
   }
 
+  // Bytes reserved and not yet released. Sequentially consistent loads: they take part in the
+  // add-then-read order of try_reserve() above. A snapshot for stats().
   std::int64_t in_use() const noexcept {
-    std::int64_t sum = -released_.load();
-    for (const auto& shard : shards_) sum += shard.reserved.load();
+    std::int64_t sum = -released_.load(std::memory_order_seq_cst);
+    for (const auto& shard : shards_) sum += shard.reserved.load(std::memory_order_seq_cst);
     return sum;
   }
 
-  // After fork(), in the child, before any other thread uses the budget.
+  // After fork(), in the child, before any other thread uses the budget: no ordering needed.
   void reset() noexcept {
-    for (auto& shard : shards_) shard.reserved.store(0);
-    released_.store(0);
+    for (auto& shard : shards_) shard.reserved.store(0, std::memory_order_relaxed);
+    released_.store(0, std::memory_order_relaxed);
   }
 
  private:
@@ -53,6 +57,7 @@ class ByteBudget {
   };
 
   static std::size_t shard_index() noexcept {
+    // Relaxed: it only spreads threads over shards; any value is correct.
     static std::atomic<std::size_t> next{0};
     thread_local const std::size_t index = next.fetch_add(1, std::memory_order_relaxed) % kShards;
     return index;

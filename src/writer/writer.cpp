@@ -198,8 +198,12 @@ void Writer::run() noexcept {
           // Keep the batch until the next attempt (or the shutdown deadline).
           sleep_until(stop ? std::min(next_attempt_, stop_deadline_) : next_attempt_);
         }
-      } else if (!failing_state_ && spill_ && queue_.size_approx() >= queue_.capacity() / 4 * 3) {
-        spill_batch();  // the database cannot keep up: make room before the queue overflows
+      } else if (!failing_state_ && spill_ && now >= next_spill_attempt_ &&
+                 queue_.size_approx() >= queue_.capacity() / 4 * 3) {
+        // The database cannot keep up: make room before the queue overflows. If the spill
+        // directory cannot take the batch (full, read-only, max_spill_bytes), the healthy
+        // database still can: write it rather than retry the spill in a loop.
+        if (!spill_batch()) attempt_write();
       } else {
         attempt_write();
       }
@@ -337,7 +341,10 @@ void Writer::settle_written(Pending& pending) {
 
 void Writer::settle(Pending& pending, CommitTicket::State state, std::string_view reason) {
   pending.settled = true;
-  budget_.release(pending.record.heap_bytes());
+  // Only events from the queue were reserved in the byte budget (by log()); records read back
+  // from a spill file were never counted there, so releasing theirs would let producers past
+  // Options::max_queue_bytes by as much as was replayed.
+  if (pending.origin == Origin::queue) budget_.release(pending.record.heap_bytes());
   if (pending.record.ticket && state != CommitTicket::State::pending) {
     if (!reason.empty()) pending.record.ticket->reason.assign(reason);
     pending.record.ticket->finish(state);

@@ -66,7 +66,10 @@ struct WriterConfig {
   std::chrono::milliseconds spill_after{1000};
 };
 
-// Counters producers keep (read by the writer to report drops, and by stats()).
+// Counters producers keep (read by the writer to report drops, and by stats()). Every access is
+// relaxed: each is a plain tally that orders nothing else, and readers take a snapshot. They are
+// touched only on slow paths (a rejected, dropped or committed-delivery call), never per admitted
+// async event, so the shared line they sit on costs the hot path nothing.
 struct ProducerCounters {
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> dropped_queue_full{0};
@@ -229,10 +232,13 @@ class Writer {
   std::condition_variable progress_cv_;
   std::atomic<std::uint64_t> settled_{0};
 
-  // Counters: written by the writer thread only, read by stats() (relaxed: a snapshot).
+  // Counters: written by the writer thread only, read by stats() (relaxed: a snapshot) ...
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dead_lettered_{0};
   std::atomic<std::uint64_t> lost_{0};
+  // ... except spilled_, which flush waiters also read: its release decrement after a replay
+  // pairs with the acquire load in wait_flushed(), so a flush that sees it reach zero also sees
+  // the written_ count of the replayed events.
   std::atomic<std::uint64_t> spilled_{0};
   std::atomic<std::uint64_t> replayed_{0};
   std::atomic<std::uint64_t> spill_failures_{0};
