@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <algorithm>
 #include <cerrno>
@@ -102,7 +103,7 @@ class CliWriteLock {
     if (answer.find("locked") == std::string::npos) {
       throw std::runtime_error("the sqlite3 shell did not take the write lock: " + answer);
     }
-    held_ = true;
+    held_.store(true);
   }
   ~CliWriteLock() { release(); }
   CliWriteLock(const CliWriteLock&) = delete;
@@ -118,9 +119,10 @@ class CliWriteLock {
       ::waitpid(pid_, &status, 0);
       pid_ = -1;
     }
-    held_ = false;
+    held_.store(false);
   }
-  bool held() const { return held_; }
+  // Any thread (the test releases the lock from another thread while the stream runs).
+  bool held() const { return held_.load(); }
 
  private:
   void send(const std::string& text) {
@@ -137,7 +139,7 @@ class CliWriteLock {
   pid_t pid_ = -1;
   int input_ = -1;
   int output_ = -1;
-  bool held_ = false;
+  std::atomic<bool> held_{false};
 };
 
 // ---------------------------------------------------------------------------------------------
