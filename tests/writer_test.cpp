@@ -2,6 +2,7 @@
 // the sink Options::make_sink makes, batches by size and time, retries transient failures with
 // bounded backoff, survives refused data, and keeps the deadlines of flush and shutdown when the
 // database never answers.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -185,22 +186,37 @@ TEST(Writer, RefusedEventsAreCountedAndTheWriterGoesOn) {
   };
   evlog::Logger logger(options);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(logger.log({"good", i, "", ""}).ok());
-  ASSERT_TRUE(logger.log({"poison", 10, "", ""}).ok());
+  ASSERT_TRUE(logger.log({"poison", 10, "", R"({"which":"first"})"}).ok());
   for (int i = 11; i < 21; ++i) ASSERT_TRUE(logger.log({"good", i, "", ""}).ok());
+  // Two more in the same instant: a rate limit must not swallow their reasons.
+  ASSERT_TRUE(logger.log({"poison", 21, "", R"({"which":"second"})"}).ok());
+  ASSERT_TRUE(logger.log({"poison", 22, "", R"({"which":"third"})"}).ok());
   ASSERT_TRUE(logger.flush(kLongWait));
-  for (int i = 21; i < 31; ++i) ASSERT_TRUE(logger.log({"good", i, "", ""}).ok());
+  for (int i = 23; i < 33; ++i) ASSERT_TRUE(logger.log({"good", i, "", ""}).ok());
   ASSERT_TRUE(logger.flush(kLongWait));
 
   const evlog::Stats stats = logger.stats();
-  EXPECT_TRUE(accounted(stats, 31));
+  EXPECT_TRUE(accounted(stats, 33));
   for (const StoredRow& row : sink->rows()) EXPECT_NE(row.type, "poison");
-  // DESIGN.md, failure model: the batch is split to isolate the refused event; the rest are
-  // written.
+  // DESIGN.md, failure model: the batch is split to isolate the refused events; the rest are
+  // written, and each refused one is counted as a dead letter.
   EXPECT_EQ(stats.written, 30u);
   EXPECT_EQ(sink->row_count(), 30u);
-  EXPECT_EQ(stats.dead_lettered + stats.lost, 1u) << evlog_test::describe(stats);
+  EXPECT_EQ(stats.dead_lettered, 3u) << evlog_test::describe(stats);
+  EXPECT_EQ(stats.lost, 0u);
+  // Without a spill directory each dead letter is reported through the warning callback with the
+  // database's reason and the event itself.
   std::lock_guard lock(mutex);
-  EXPECT_FALSE(warnings.empty()) << "the refused event was not reported";
+  std::string all;
+  for (const std::string& w : warnings) all += "\n  " + w;
+  for (const char* which : {"first", "second", "third"}) {
+    const bool reported = std::any_of(warnings.begin(), warnings.end(), [&](const std::string& w) {
+      return w.find("is refused") != std::string::npos &&
+             w.find(std::string(R"(\"which\":\")") + which) != std::string::npos;
+    });
+    EXPECT_TRUE(reported) << "the " << which
+                          << " dead letter was not reported with its reason:" << all;
+  }
 }
 
 // When the database never answers, flush() and shutdown() keep their deadlines; what shutdown

@@ -129,9 +129,10 @@ void Writer::dead_letter(Pending& pending, std::string_view reason) {
   std::string error;
   const bool kept = spill_ && spill_->dead_letter(line, error);
   if (!kept) {
-    warnings_.warn("dead letter (refused by the database" +
-                   (error.empty() ? std::string() : "; not kept on disk: " + error) +
-                   "): " + line.substr(0, line.size() - 1));
+    // Not rate-limited: with nowhere else to keep it, this line is the dead letter's only record.
+    warnings_.warn_always("dead letter (refused by the database" +
+                          (error.empty() ? std::string() : "; not kept on disk: " + error) +
+                          "): " + line.substr(0, line.size() - 1));
   } else {
     warnings_.warn("dead-lettered event " + std::string(pending.text, kEventIdChars) +
                    " into the spill directory: " + std::string(reason));
