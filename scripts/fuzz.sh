@@ -16,7 +16,8 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 
 echo "=== building fuzz targets in $work"
 "$cxx" "${flags[@]}" fuzz/spill_reader_fuzz.cpp src/spill/spill_reader.cpp \
-  src/spill/spill_format.cpp src/spill/crc32c.cpp -lisal -o "$work/spill_reader_fuzz"
+  src/spill/spill_format.cpp src/spill/crc32c.cpp src/core/payload_pool.cpp -lisal \
+  -o "$work/spill_reader_fuzz"
 "$cxx" "${flags[@]}" fuzz/metadata_fuzz.cpp src/core/validate.cpp -lsimdjson \
   -o "$work/metadata_fuzz"
 

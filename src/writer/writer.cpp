@@ -170,54 +170,89 @@ WriterCounters Writer::counters() const {
 void Writer::run() noexcept {
   auto next_tick = Clock::now() + config_.tick;
   for (;;) {
-    const bool stop = stopping();
-    auto now = Clock::now();
-    // Shutdown ends at the deadline, or at once while the database is failing and the rest can
-    // be spilled: waiting would only make the caller wait for nothing.
-    if (stop && (now >= stop_deadline_ || (failing_state_ && spill_))) break;
-
-    const std::uint64_t urgent = urgent_requests_.load(std::memory_order_acquire);
-    // Own spill files wait for replay; while failing, replaying one is also the probe that finds
-    // the database back once the backoff has passed.
-    const bool replay_pending =
-        spill_ && spill_->has_own_segments() && (!failing_state_ || now >= next_attempt_);
-    const bool due = stop || urgent != urgent_seen_ || replay_pending ||
-                     queue_.size_approx() >= config_.wake_stride || now >= next_tick;
-    if (!due) {
-      sleep_until(next_tick);
-      continue;
+    bool go_on = true;
+    try {
+      go_on = run_once(next_tick);
+    } catch (...) {
+      // std::bad_alloc (a string, a vector), from anywhere in the life of a batch: the writer
+      // must not die of it. The batch is kept and retried after backoff like any failed write.
+      recover_from_exception();
     }
-    urgent_seen_ = urgent;
-    if (now >= next_tick) next_tick = now + config_.tick;
-    report_drops();
-
-    fill_batch();
-    if (!batch_.empty()) {
-      if (failing_state_ && now < next_attempt_) {
-        if (!(should_spill(now) && spill_batch())) {
-          // Keep the batch until the next attempt (or the shutdown deadline).
-          sleep_until(stop ? std::min(next_attempt_, stop_deadline_) : next_attempt_);
-        }
-      } else if (!failing_state_ && spill_ && now >= next_spill_attempt_ &&
-                 queue_.size_approx() >= queue_.capacity() / 4 * 3) {
-        // The database cannot keep up: make room before the queue overflows. If the spill
-        // directory cannot take the batch (full, read-only, max_spill_bytes), the healthy
-        // database still can: write it rather than retry the spill in a loop.
-        if (!spill_batch()) attempt_write();
-      } else {
-        attempt_write();
-      }
-    } else if (!failing_state_ || now >= next_attempt_) {
-      replay_step();
-    }
-    publish_progress();
-    if (stop && batch_.empty() && queue_.size_approx() == 0 &&
-        (failing_state_ || !spill_ || !spill_->has_own_segments())) {
-      break;
-    }
+    if (!go_on) break;
   }
   settle_remaining_at_shutdown();
   publish_progress();
+}
+
+void Writer::recover_from_exception() noexcept {
+  // Records a replay had taken from a spill file are still in that file (put back already).
+  std::uint64_t from_queue = 0;
+  for (const Pending& p : batch_) {
+    if (p.settled && p.origin == Origin::queue) ++from_queue;
+  }
+  std::erase_if(batch_, [](const Pending& p) { return p.settled || p.origin != Origin::queue; });
+  if (from_queue > 0) in_flight_.fetch_sub(from_queue, std::memory_order_relaxed);
+  needs_open_ = true;
+  retries_.fetch_add(1, std::memory_order_relaxed);
+  const auto now = Clock::now();
+  if (!failing_state_) {
+    failing_state_ = true;
+    failing_since_ = now;
+  }
+  next_attempt_ = now + backoff(attempt_++);
+  failing_.store(true, std::memory_order_relaxed);
+  try {
+    std::lock_guard lock(error_mu_);
+    last_error_ = "out of memory";
+  } catch (...) {
+  }
+  warnings_.warn("writer: out of memory; the batch is kept and retried");
+}
+
+bool Writer::run_once(Clock::time_point& next_tick) {
+  const bool stop = stopping();
+  auto now = Clock::now();
+  // Shutdown ends at the deadline, or at once while the database is failing and the rest can
+  // be spilled: waiting would only make the caller wait for nothing.
+  if (stop && (now >= stop_deadline_ || (failing_state_ && spill_))) return false;
+
+  const std::uint64_t urgent = urgent_requests_.load(std::memory_order_acquire);
+  // Own spill files wait for replay; while failing, replaying one is also the probe that finds
+  // the database back once the backoff has passed.
+  const bool replay_pending =
+      spill_ && spill_->has_own_segments() && (!failing_state_ || now >= next_attempt_);
+  const bool due = stop || urgent != urgent_seen_ || replay_pending ||
+                   queue_.size_approx() >= config_.wake_stride || now >= next_tick;
+  if (!due) {
+    sleep_until(next_tick);
+    return true;
+  }
+  urgent_seen_ = urgent;
+  if (now >= next_tick) next_tick = now + config_.tick;
+  report_drops();
+
+  fill_batch();
+  if (!batch_.empty()) {
+    if (failing_state_ && now < next_attempt_) {
+      if (!(should_spill(now) && spill_batch())) {
+        // Keep the batch until the next attempt (or the shutdown deadline).
+        sleep_until(stop ? std::min(next_attempt_, stop_deadline_) : next_attempt_);
+      }
+    } else if (!failing_state_ && spill_ && now >= next_spill_attempt_ &&
+               queue_.size_approx() >= queue_.capacity() / 4 * 3) {
+      // The database cannot keep up: make room before the queue overflows. If the spill
+      // directory cannot take the batch (full, read-only, max_spill_bytes), the healthy
+      // database still can: write it rather than retry the spill in a loop.
+      if (!spill_batch()) attempt_write();
+    } else {
+      attempt_write();
+    }
+  } else if (!failing_state_ || now >= next_attempt_) {
+    replay_step();
+  }
+  publish_progress();
+  return !(stop && batch_.empty() && queue_.size_approx() == 0 &&
+           (failing_state_ || !spill_ || !spill_->has_own_segments()));
 }
 
 Writer::Pending& Writer::add_pending(EventRecord&& record, Origin origin) {
@@ -297,8 +332,7 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
     SinkStatus status = sink_->write(rows_);
     switch (status.code) {
       case SinkStatus::Code::ok: {
-        const std::vector<std::size_t> written = row_index_;
-        for (std::size_t i : written) settle_written(batch_[i]);
+        for (std::size_t i : row_index_) settle_written(batch_[i]);
         batches_.fetch_add(1, std::memory_order_relaxed);
         return status;
       }

@@ -160,6 +160,10 @@ class Writer {
 
   // writer.cpp: the loop and the life of a batch.
   void run() noexcept;
+  // One turn of the loop: false once the writer should stop. May throw std::bad_alloc.
+  bool run_once(Clock::time_point& next_tick);
+  // After an exception escaped run_once(): keep the batch, back off as after a failed write.
+  void recover_from_exception() noexcept;
   void sleep_until(Clock::time_point until) noexcept;
   void wake() noexcept;
   bool stopping() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
@@ -182,6 +186,7 @@ class Writer {
   bool should_spill(Clock::time_point now) const;
   bool spill_batch();
   void replay_step();
+  void replay_segment(SpillStore::Segment& segment);
   void dead_letter(Pending& pending, std::string_view reason);
   void settle_remaining_at_shutdown() noexcept;
 

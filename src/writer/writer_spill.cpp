@@ -44,7 +44,22 @@ void Writer::replay_step() {
       spill_->next_replayable(std::chrono::seconds(2), warning);
   if (!warning.empty()) warnings_.warn(warning);
   if (!segment) return;
+  try {
+    replay_segment(*segment);
+  } catch (...) {
+    // The records are still in the file: forget the copies taken so far and try it again later.
+    std::erase_if(batch_, [](const Pending& p) { return p.origin != Origin::queue; });
+    try {
+      // Unless the replay had already put it back or finished it (both leave fd = -1).
+      if (segment->fd >= 0) spill_->put_back(*segment);
+    } catch (...) {
+    }
+    throw;
+  }
+}
 
+void Writer::replay_segment(SpillStore::Segment& segment_ref) {
+  SpillStore::Segment* const segment = &segment_ref;
   SpillContents contents;
   std::string error;
   const bool readable = read_spill_file(segment->path, contents, error);
@@ -91,21 +106,27 @@ void Writer::replay_step() {
       return;
     }
   }
-  note_success();
+  // Every record is committed: count them once and delete the file. Nothing may throw past the
+  // counting (the caller would put the file back, and a second replay would count it again).
   if (segment->own) {
     written_.fetch_add(tally_.written, std::memory_order_relaxed);
     dead_lettered_.fetch_add(tally_.dead_lettered, std::memory_order_relaxed);
     lost_.fetch_add(unreadable, std::memory_order_relaxed);
     spilled_.fetch_sub(segment->counted, std::memory_order_release);
+  } else {
+    replayed_.fetch_add(tally_.written, std::memory_order_relaxed);
+  }
+  try {
+    spill_->finish(*segment);
+    note_success();
     if (unreadable > 0) {
       warnings_.warn_always("lost " + std::to_string(unreadable) +
                             " spilled events that could not be read back from '" + segment->path +
                             "'");
     }
-  } else {
-    replayed_.fetch_add(tally_.written, std::memory_order_relaxed);
+  } catch (...) {
+    // Out of memory for a warning: the counters above already say what happened.
   }
-  spill_->finish(*segment);
 }
 
 void Writer::dead_letter(Pending& pending, std::string_view reason) {
@@ -155,7 +176,12 @@ void Writer::settle_remaining_at_shutdown() noexcept {
   for (;;) {
     fill_batch();
     if (batch_.empty()) break;
-    if (spill_ && spill_batch()) continue;
+    bool spilled = false;
+    try {
+      spilled = spill_ && spill_batch();
+    } catch (...) {  // out of memory: what cannot be spilled is counted lost below
+    }
+    if (spilled) continue;
     for (Pending& p : batch_) {
       if (!p.settled) {
         settle(p, CommitTicket::State::lost, {});
@@ -166,14 +192,18 @@ void Writer::settle_remaining_at_shutdown() noexcept {
   }
   if (lost > 0) {
     lost_.fetch_add(lost, std::memory_order_relaxed);
-    std::string error;
-    {
-      std::lock_guard lock(error_mu_);
-      error = last_error_;
+    try {
+      std::string error;
+      {
+        std::lock_guard lock(error_mu_);
+        error = last_error_;
+      }
+      warnings_.warn_always("lost " + std::to_string(lost) +
+                            " events not written by the shutdown deadline" +
+                            (error.empty() ? std::string() : "; last database error: " + error));
+    } catch (...) {
+      warnings_.warn_always("lost events not written by the shutdown deadline (out of memory)");
     }
-    warnings_.warn_always("lost " + std::to_string(lost) +
-                          " events not written by the shutdown deadline" +
-                          (error.empty() ? std::string() : "; last database error: " + error));
   }
 }
 

@@ -214,6 +214,29 @@ SinkStatus PostgresSink::run(const char* what, const std::string& sql, int param
 }
 
 SinkStatus PostgresSink::open() {
+  try {
+    return open_unguarded();
+  } catch (...) {  // std::bad_alloc while building a statement or a message
+    return out_of_memory();
+  }
+}
+
+SinkStatus PostgresSink::write(std::span<const Row> rows) {
+  try {
+    return write_unguarded(rows);
+  } catch (...) {
+    return out_of_memory();
+  }
+}
+
+SinkStatus PostgresSink::out_of_memory() noexcept {
+  // The connection may be mid-exchange: start again from a new one (a statement that did reach
+  // the server is re-sent, and ON CONFLICT makes that harmless).
+  close();
+  return SinkStatus::transient_error("out of memory");  // short: no allocation
+}
+
+SinkStatus PostgresSink::open_unguarded() {
   if (ready_) return SinkStatus::success();
   if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
     SinkStatus status = connect();
@@ -303,7 +326,7 @@ SinkStatus PostgresSink::prepare_insert() {
   return run("preparing the insert", "", 0, nullptr, false);
 }
 
-SinkStatus PostgresSink::write(std::span<const Row> rows) {
+SinkStatus PostgresSink::write_unguarded(std::span<const Row> rows) {
   if (!ready_) {
     SinkStatus status = open();
     if (!status.ok()) return status;

@@ -43,6 +43,11 @@ class PostgresSink final : public Sink {
   void abandon() noexcept;
 
  private:
+  // open() and write() catch what these throw (std::bad_alloc): the writer gets a transient
+  // failure and the connection is dropped, to be made afresh.
+  SinkStatus open_unguarded();
+  SinkStatus write_unguarded(std::span<const Row> rows);
+  SinkStatus out_of_memory() noexcept;
   SinkStatus connect();
   SinkStatus ensure_table();
   SinkStatus prepare_insert();

@@ -87,6 +87,29 @@ SinkStatus SqliteSink::failure(int rc, std::string_view doing) {
 }
 
 SinkStatus SqliteSink::open() {
+  try {
+    return open_unguarded();
+  } catch (...) {  // std::bad_alloc while building a statement or a message
+    return out_of_memory();
+  }
+}
+
+SinkStatus SqliteSink::write(std::span<const Row> rows) {
+  try {
+    return write_unguarded(rows);
+  } catch (...) {
+    return out_of_memory();
+  }
+}
+
+SinkStatus SqliteSink::out_of_memory() noexcept {
+  // A transaction this call began must not stay open: the next attempt begins its own.
+  if (db_ && !sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+  ready_ = false;  // the next write() runs open() again, finishing what this one may have left
+  return SinkStatus::transient_error("out of memory");  // short: no allocation
+}
+
+SinkStatus SqliteSink::open_unguarded() {
   if (ready_) return SinkStatus::success();
   if (!db_) {
     SinkStatus status = open_connection();
@@ -234,7 +257,7 @@ SinkStatus SqliteSink::prepare_statements() {
   return SinkStatus::success();
 }
 
-SinkStatus SqliteSink::write(std::span<const Row> rows) {
+SinkStatus SqliteSink::write_unguarded(std::span<const Row> rows) {
   if (!ready_) {
     SinkStatus status = open();
     if (!status.ok()) return status;

@@ -39,6 +39,11 @@ class SqliteSink final : public Sink {
   void close_for_fork() noexcept { close(); }
 
  private:
+  // open() and write() catch what these throw (std::bad_alloc): the writer gets a transient
+  // failure, and no transaction is left open.
+  SinkStatus open_unguarded();
+  SinkStatus write_unguarded(std::span<const Row> rows);
+  SinkStatus out_of_memory() noexcept;
   SinkStatus open_connection();
   SinkStatus ensure_table();
   SinkStatus prepare_statements();
