@@ -17,14 +17,6 @@ namespace {
 
 using evlog::Outcome;
 
-evlog::Options committed_options(const std::string& path) {
-  evlog::Options o;
-  o.database = path;
-  o.critical_types = {"task_complete", "subtask_complete", "quiz_attempt", "task_start"};
-  o.on_warning = [](std::string_view) {};
-  return o;
-}
-
 // A child logs committed events and reports each acknowledged one through a pipe; the parent
 // kills it with SIGKILL at a random moment. Every acknowledged event must be in the file.
 TEST(CommittedDelivery, AcknowledgedEventsSurviveSigkill) {

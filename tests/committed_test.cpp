@@ -14,14 +14,6 @@ namespace {
 using evlog::Delivery;
 using evlog::Outcome;
 
-evlog::Options committed_options(const std::string& path) {
-  evlog::Options o;
-  o.database = path;
-  o.critical_types = {"task_complete", "subtask_complete", "quiz_attempt", "task_start"};
-  o.on_warning = [](std::string_view) {};
-  return o;
-}
-
 std::string marker(int thread, int i) {
   return R"({"t":)" + std::to_string(thread) + R"(,"i":)" + std::to_string(i) + "}";
 }

@@ -528,6 +528,16 @@ inline evlog::Options options_for(const std::string& database) {
   return options;
 }
 
+// The default options (max_delay 100 ms included) on `database`, with the classroom's critical
+// types (committed delivery for them) and warnings silenced.
+inline evlog::Options committed_options(const std::string& database) {
+  evlog::Options o;
+  o.database = database;
+  o.critical_types = {"task_complete", "subtask_complete", "quiz_attempt", "task_start"};
+  o.on_warning = [](std::string_view) {};
+  return o;
+}
+
 // Options for a logger writing into a MemorySink steered by `control`; `database` names a file
 // that must never be created.
 inline evlog::Options memory_options(const std::shared_ptr<MemorySinkControl>& control,
