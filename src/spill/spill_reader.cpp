@@ -107,22 +107,28 @@ bool read_spill_file(const std::string& path, SpillContents& out, std::string& e
     error = "cannot open '" + path + "': " + std::strerror(errno);
     return false;
   }
+  const bool ok = read_spill_fd(fd, path, out, error);
+  ::close(fd);
+  return ok;
+}
+
+bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error) {
   std::string bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  for (off_t offset = 0;;) {
+    // pread: the descriptor's own offset is left alone (it may be the one appends go through).
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       error = "cannot read '" + path + "': " + std::strerror(errno);
-      ::close(fd);
       return false;
     }
     if (n == 0) break;
     bytes.append(buffer, static_cast<std::size_t>(n));
+    offset += n;
   }
-  ::close(fd);
   out = parse_spill(bytes);
   return true;
 }

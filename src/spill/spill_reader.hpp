@@ -35,5 +35,7 @@ SpillContents parse_spill(std::string_view bytes);
 // Reads and parses the file at `path` (never through a symlink). False with `error` when the file
 // cannot be read at all.
 bool read_spill_file(const std::string& path, SpillContents& out, std::string& error);
+// The same through a descriptor already open on the file (`path` only names it in `error`).
+bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error);
 
 }  // namespace evlog::detail

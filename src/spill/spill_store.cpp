@@ -125,7 +125,7 @@ bool SpillStore::start_segment(std::string& error) {
   const std::string final_path = config_.dir + "/" + name;
   const std::string temp_path = config_.dir + "/.tmp-" + name;
   const int fd =
-      ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      ::open(temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     error = errno_text("cannot create spill file '" + temp_path + "'");
     return false;

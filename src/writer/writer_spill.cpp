@@ -62,14 +62,18 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   SpillStore::Segment* const segment = &segment_ref;
   SpillContents contents;
   std::string error;
-  const bool readable = read_spill_file(segment->path, contents, error);
+  // Through the descriptor the store holds (and has locked): what a path names can change under
+  // a live process (a rename, a planted symlink), the file it opened cannot.
+  const bool readable = read_spill_fd(segment->fd, segment->path, contents, error);
   for (const CorruptSpan& span : contents.corrupt) {
     warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
                    std::to_string(span.offset) + " (" + std::to_string(span.length) +
                    " bytes skipped)");
   }
-  if (!readable && !segment->own) {
-    warnings_.warn(error);
+  if (!readable) {
+    // An I/O error reading the file (EIO, say) says nothing about its records: they stay on disk,
+    // counted as spilled, and the file is tried again later rather than given up as lost.
+    warnings_.warn(error + "; will try the spill file again");
     spill_->put_back(*segment);
     return;
   }
@@ -81,7 +85,6 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
     if (records.size() > segment->counted) records.resize(segment->counted);
     unreadable = segment->counted - records.size();
   }
-  if (unreadable > 0 && !readable) warnings_.warn(error);
 
   tally_ = {};
   const Origin origin = segment->own ? Origin::own_spill : Origin::foreign_spill;

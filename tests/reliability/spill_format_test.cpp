@@ -305,4 +305,43 @@ TEST(SpillFormat, NotASpillFileIsReportedNotParsed) {
   EXPECT_TRUE(evlog::inspect_spill_file(dir.file("real.evs")).clean());
 }
 
+// A live process replays its own spill file through the descriptor it holds: what the file's
+// path names may change meanwhile (renamed away and a symlink planted in its place), and its
+// events are still replayed, none counted lost.
+TEST(SpillFormat, OwnFileIsReplayedThroughItsDescriptorWhateverItsPathBecomes) {
+  TempDir dir;
+  const std::string db = dir.file("events.db");
+  const std::string spill = dir.file("spill");
+  create_database(db);
+  evlog::Options options = evlog_test::options_for(db);
+  options.spill_dir = spill;
+  options.spill_after = 0ms;
+  options.on_warning = [](std::string_view) {};
+  const std::int64_t before =
+      evlog_test::SqliteFile(db).scalar("SELECT count(*) FROM analytics_events");
+  evlog::Logger logger(options);
+  constexpr std::size_t kEvents = 300;
+  {
+    evlog_test::SqliteWriteLock lock(db);
+    for (std::size_t i = 0; i < kEvents; ++i) {
+      const Logged e = event_number(i);
+      ASSERT_TRUE(logger.log({e.type, e.user_id, e.user_type, e.metadata}).ok());
+    }
+    ASSERT_TRUE(evlog_test::wait_until([&] { return logger.stats().spilled == kEvents; }, 30s))
+        << evlog_test::describe(logger.stats());
+    const std::vector<std::string> files = spill_segments(spill);
+    ASSERT_EQ(files.size(), 1u);
+    std::filesystem::rename(files.front(), dir.file("moved-away"));
+    std::filesystem::create_symlink("/nonexistent", files.front());
+  }  // the database answers again: the writer replays
+  ASSERT_TRUE(logger.flush(evlog_test::kLongWait)) << evlog_test::describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.lost, 0u) << evlog_test::describe(s);
+  EXPECT_EQ(s.written, kEvents);
+  EXPECT_TRUE(evlog_test::accounted(s, kEvents));
+  evlog_test::SqliteFile file(db);
+  EXPECT_EQ(file.scalar("SELECT count(DISTINCT event_id) FROM analytics_events"),
+            before + static_cast<std::int64_t>(kEvents));
+}
+
 }  // namespace
