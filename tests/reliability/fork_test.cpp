@@ -230,4 +230,94 @@ TEST(Fork, ParentClosingItsLoggerDoesNotLoseTheChildsEvents) {
   for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
 }
 
+// A pre-forked worker of the test below: logs `n` events of `type` into a spill directory that
+// another live worker shares (the database locked, so they spill), says so, waits for "go",
+// flushes (its own files replayed), reports {written, replayed}, waits for "go" again, exits.
+[[noreturn]] void spilling_worker(const std::string& db, const std::string& spill, const char* type,
+                                  std::int64_t n, int to_parent, int from_parent) {
+  evlog::Options options = options_for(db);
+  options.spill_dir = spill;
+  options.spill_after = 0ms;
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!logger.log({type, i, "", ""}).ok()) ::_exit(kNotAdmitted);
+  }
+  if (!evlog_test::wait_until(
+          [&] { return logger.stats().spilled == static_cast<std::uint64_t>(n); }, kLongWait)) {
+    ::_exit(kFlushFailed);
+  }
+  char c = 'r';
+  if (::write(to_parent, &c, 1) != 1 || ::read(from_parent, &c, 1) != 1) ::_exit(kMiscounted);
+  if (!logger.flush(kLongWait)) ::_exit(kFlushFailed);
+  const evlog::Stats s = logger.stats();
+  const std::uint64_t report[2] = {s.written, s.replayed};
+  if (::write(to_parent, report, sizeof report) != sizeof report) ::_exit(kMiscounted);
+  if (::read(from_parent, &c, 1) != 1) ::_exit(kMiscounted);  // alive until both have reported
+  ::_exit(accounted(s, n) ? kOk : kMiscounted);
+}
+
+// Pre-forked servers share one spill directory. Each live process holds a lock on its own files,
+// so neither replays (nor deletes) the other's: each writes exactly its own events, `replayed`
+// (events of other processes' files) stays 0 for both, and the table holds every event once.
+TEST(Fork, PreForkedWorkersSharingASpillDirectoryReplayOnlyTheirOwnFiles) {
+  TempDir dir;
+  const std::string db = dir.file("shared.db");
+  const std::string spill = dir.file("spill");
+  create_database(db);
+  const std::int64_t n = static_cast<std::int64_t>(scale(2000));
+  CliWriteLock lock(db);
+
+  struct Worker {
+    pid_t pid = -1;
+    int to_parent[2] = {-1, -1};
+    int from_parent[2] = {-1, -1};
+  };
+  Worker workers[2];
+  const char* types[2] = {"worker_a", "worker_b"};
+  for (int w = 0; w < 2; ++w) {
+    ASSERT_EQ(::pipe(workers[w].to_parent), 0);
+    ASSERT_EQ(::pipe(workers[w].from_parent), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      spilling_worker(db, spill, types[w], n, workers[w].to_parent[1], workers[w].from_parent[0]);
+    }
+    workers[w].pid = pid;
+  }
+  char c = 0;
+  for (Worker& w : workers) ASSERT_EQ(::read(w.to_parent[0], &c, 1), 1) << "a worker did not spill";
+  EXPECT_GE(evlog_reliability::spill_segments(spill).size(), 2u) << "each worker has its own file";
+  lock.release();  // the database answers again
+  for (Worker& w : workers) ASSERT_EQ(::write(w.from_parent[1], "g", 1), 1);
+  for (int w = 0; w < 2; ++w) {
+    std::uint64_t report[2] = {0, 0};
+    ASSERT_EQ(::read(workers[w].to_parent[0], report, sizeof report),
+              static_cast<ssize_t>(sizeof report))
+        << "worker " << types[w] << " did not report";
+    EXPECT_EQ(report[0], static_cast<std::uint64_t>(n)) << types[w] << " written";
+    EXPECT_EQ(report[1], 0u) << types[w] << " replayed another live worker's spill file";
+  }
+  for (Worker& w : workers) ASSERT_EQ(::write(w.from_parent[1], "g", 1), 1);
+  for (int w = 0; w < 2; ++w) {
+    const std::optional<int> status = wait_for(workers[w].pid, kLongWait);
+    EXPECT_EQ(explain(status), "") << types[w];
+    for (int fd : {workers[w].to_parent[0], workers[w].to_parent[1], workers[w].from_parent[0],
+                   workers[w].from_parent[1]}) {
+      ::close(fd);
+    }
+  }
+  SqliteFile file(db);
+  for (const char* type : types) {
+    EXPECT_EQ(file.scalar(std::string("SELECT count(DISTINCT user_id) FROM analytics_events "
+                                      "WHERE event_type = '") +
+                          type + "'"),
+              n)
+        << type;
+  }
+  EXPECT_EQ(file.scalar("SELECT count(*) FROM analytics_events"),
+            file.scalar("SELECT count(DISTINCT event_id) FROM analytics_events"));
+  EXPECT_TRUE(evlog_reliability::spill_segments(spill).empty());
+}
+
 }  // namespace
