@@ -37,28 +37,44 @@ void add_corrupt(SpillContents& out, std::size_t offset, std::size_t end, std::s
 
 }  // namespace
 
-SpillContents parse_spill(std::string_view bytes) {
+SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
   SpillContents out;
-  if (bytes.size() < kHeaderFixed + 4 ||
-      std::memcmp(bytes.data(), kSpillMagic, sizeof kSpillMagic) != 0) {
+  const bool magic_ok = bytes.size() >= kHeaderFixed + 4 &&
+                        std::memcmp(bytes.data(), kSpillMagic, sizeof kSpillMagic) == 0;
+  if (!magic_ok && !known_spill_file) {
     out.corrupt.push_back({0, bytes.size(), "not a spill file (bad magic or too short)"});
     return out;
   }
-  const std::uint32_t version = load_u32(bytes.data() + 8);
-  const std::uint32_t target_len = load_u32(bytes.data() + 12);
-  if (version != kSpillVersion || target_len > kMaxTargetBytes ||
-      kHeaderFixed + target_len + 4 > bytes.size()) {
-    out.corrupt.push_back({0, bytes.size(), "unsupported version or bad header"});
-    return out;
+  std::size_t header_end = 0;
+  std::string header_problem;
+  if (!magic_ok) {
+    header_problem = "bad file magic";
+  } else {
+    const std::uint32_t version = load_u32(bytes.data() + 8);
+    const std::uint32_t target_len = load_u32(bytes.data() + 12);
+    const bool fits =
+        target_len <= kMaxTargetBytes && kHeaderFixed + target_len + 4 <= bytes.size();
+    const bool checksum_ok = fits && crc32c(bytes.data() + 8, 8 + target_len) ==
+                                         load_u32(bytes.data() + kHeaderFixed + target_len);
+    if (checksum_ok && version != kSpillVersion) {
+      // An intact header of another version: its records may be of another shape too.
+      out.corrupt.push_back({0, bytes.size(), "unsupported version " + std::to_string(version)});
+      return out;
+    }
+    if (checksum_ok) {
+      out.header_ok = true;
+      out.target.assign(bytes.data() + kHeaderFixed, target_len);
+      header_end = kHeaderFixed + target_len + 4;
+    } else {
+      header_problem = fits ? "header checksum mismatch" : "bad header";
+    }
   }
-  const std::size_t header_end = kHeaderFixed + target_len + 4;
-  const std::uint32_t stored = load_u32(bytes.data() + kHeaderFixed + target_len);
-  if (crc32c(bytes.data() + 8, 8 + target_len) != stored) {
-    out.corrupt.push_back({0, bytes.size(), "header checksum mismatch"});
-    return out;
+  if (!out.header_ok) {
+    // A damaged header costs no record: each record has its own magic and checksum. Resume at
+    // the first record magic after the file magic; the header up to there is one corrupt span.
+    header_end = next_magic(bytes, sizeof kSpillMagic);
+    add_corrupt(out, 0, header_end, header_problem);
   }
-  out.header_ok = true;
-  out.target.assign(bytes.data() + kHeaderFixed, target_len);
 
   std::size_t offset = header_end;
   while (offset < bytes.size()) {
@@ -107,12 +123,13 @@ bool read_spill_file(const std::string& path, SpillContents& out, std::string& e
     error = "cannot open '" + path + "': " + std::strerror(errno);
     return false;
   }
-  const bool ok = read_spill_fd(fd, path, out, error);
+  const bool ok = read_spill_fd(fd, path, out, error, false);
   ::close(fd);
   return ok;
 }
 
-bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error) {
+bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error,
+                   bool known_spill_file) {
   std::string bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
@@ -129,7 +146,7 @@ bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::str
     bytes.append(buffer, static_cast<std::size_t>(n));
     offset += n;
   }
-  out = parse_spill(bytes);
+  out = parse_spill(bytes, known_spill_file);
   return true;
 }
 

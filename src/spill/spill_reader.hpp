@@ -29,13 +29,16 @@ struct SpillContents {
   bool torn_tail = false;
 };
 
-// Parses a whole file's bytes.
-SpillContents parse_spill(std::string_view bytes);
+// Parses a whole file's bytes. A file whose magic is wrong is "not a spill file" (nothing parsed)
+// unless `known_spill_file` (the process wrote it itself): then, as for any damaged header, the
+// records are still read, each one vouched for by its own magic and checksum.
+SpillContents parse_spill(std::string_view bytes, bool known_spill_file = false);
 
 // Reads and parses the file at `path` (never through a symlink). False with `error` when the file
 // cannot be read at all.
 bool read_spill_file(const std::string& path, SpillContents& out, std::string& error);
 // The same through a descriptor already open on the file (`path` only names it in `error`).
-bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error);
+bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error,
+                   bool known_spill_file);
 
 }  // namespace evlog::detail

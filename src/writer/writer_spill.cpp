@@ -64,7 +64,8 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   std::string error;
   // Through the descriptor the store holds (and has locked): what a path names can change under
   // a live process (a rename, a planted symlink), the file it opened cannot.
-  const bool readable = read_spill_fd(segment->fd, segment->path, contents, error);
+  const bool readable =
+      read_spill_fd(segment->fd, segment->path, contents, error, /*known_spill_file=*/segment->own);
   for (const CorruptSpan& span : contents.corrupt) {
     warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
                    std::to_string(span.offset) + " (" + std::to_string(span.length) +

@@ -200,6 +200,8 @@ TEST(SpillFormat, TruncationAtEveryOffsetKeepsEveryRecordBeforeTheCut) {
 
 // Flip every bit of a small file, one at a time: a flip in the header costs the file (reported at
 // offset 0); a flip in a record costs that record only, reported at an offset span covering it.
+// A flipped bit costs at most the record it hits: in the header it costs none (only the file magic
+// makes a file unrecognisable to a reader that does not know it; see the next test).
 TEST(SpillFormat, EveryBitFlipCostsAtMostTheRecordItHits) {
   TempDir dir;
   const std::string bytes = make_spill_file(dir, 4);
@@ -217,11 +219,24 @@ TEST(SpillFormat, EveryBitFlipCostsAtMostTheRecordItHits) {
       mutated[at] = static_cast<char>(mutated[at] ^ (1 << bit));
       const evlog::SpillInspection found = inspect(mutated);
       EXPECT_FALSE(found.clean());
-      if (at < header_end) {
+      if (at < 8) {
+        // The file magic: to a reader that does not know the file, not a spill file.
         EXPECT_FALSE(found.header_ok);
         EXPECT_TRUE(found.records.empty());
         ASSERT_FALSE(found.corrupt.empty());
         EXPECT_EQ(found.corrupt.front().offset, 0u);
+        continue;
+      }
+      if (at < header_end) {
+        // The rest of the header: reported, and no record lost (each has its own checksum).
+        EXPECT_FALSE(found.header_ok);
+        ASSERT_EQ(found.records.size(), records.size());
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          ASSERT_EQ(found.records[i].event_id, records[i].event_id);
+        }
+        ASSERT_FALSE(found.corrupt.empty());
+        EXPECT_EQ(found.corrupt.front().offset, 0u);
+        EXPECT_TRUE(span_covers(found, at));
         continue;
       }
       std::size_t hit = 0;
@@ -334,6 +349,47 @@ TEST(SpillFormat, OwnFileIsReplayedThroughItsDescriptorWhateverItsPathBecomes) {
     std::filesystem::rename(files.front(), dir.file("moved-away"));
     std::filesystem::create_symlink("/nonexistent", files.front());
   }  // the database answers again: the writer replays
+  ASSERT_TRUE(logger.flush(evlog_test::kLongWait)) << evlog_test::describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.lost, 0u) << evlog_test::describe(s);
+  EXPECT_EQ(s.written, kEvents);
+  EXPECT_TRUE(evlog_test::accounted(s, kEvents));
+  evlog_test::SqliteFile file(db);
+  EXPECT_EQ(file.scalar("SELECT count(DISTINCT event_id) FROM analytics_events"),
+            before + static_cast<std::int64_t>(kEvents));
+}
+
+// A live process's own spill file whose header is damaged (here its file magic and its header
+// checksum) is still replayed whole: the process knows the file is its own, and every record
+// carries its own checksum.
+TEST(SpillFormat, OwnFileWithADamagedHeaderLosesNoEvent) {
+  TempDir dir;
+  const std::string db = dir.file("events.db");
+  const std::string spill = dir.file("spill");
+  create_database(db);
+  const std::int64_t before =
+      evlog_test::SqliteFile(db).scalar("SELECT count(*) FROM analytics_events");
+  evlog::Options options = evlog_test::options_for(db);
+  options.spill_dir = spill;
+  options.spill_after = 0ms;
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  constexpr std::size_t kEvents = 200;
+  {
+    evlog_test::SqliteWriteLock lock(db);
+    for (std::size_t i = 0; i < kEvents; ++i) {
+      const Logged e = event_number(i);
+      ASSERT_TRUE(logger.log({e.type, e.user_id, e.user_type, e.metadata}).ok());
+    }
+    ASSERT_TRUE(evlog_test::wait_until([&] { return logger.stats().spilled == kEvents; }, 30s));
+    const std::vector<std::string> files = spill_segments(spill);
+    ASSERT_EQ(files.size(), 1u);
+    std::string bytes = read_file(files.front());
+    bytes[3] = static_cast<char>(bytes[3] ^ 0x10);    // the file magic
+    bytes[20] = static_cast<char>(bytes[20] ^ 0x01);  // the target, so the checksum fails
+    std::fstream out(files.front(), std::ios::binary | std::ios::in | std::ios::out);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
   ASSERT_TRUE(logger.flush(evlog_test::kLongWait)) << evlog_test::describe(logger.stats());
   const evlog::Stats s = logger.stats();
   EXPECT_EQ(s.lost, 0u) << evlog_test::describe(s);
