@@ -578,6 +578,50 @@ TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
   EXPECT_TRUE(spill_segments(spill).empty());
 }
 
+// R13: the disk is full when the writer spills (strace makes write(2) fail with ENOSPC for a
+// stretch of the process's writes, spill files' among them): each failed spill is counted, the
+// events stay queued, the logger keeps serving; once writes succeed again spilling resumes, and
+// in the end every event is written once and none is lost.
+TEST_F(Fault, DiskFullWhileSpillingIsCountedAndSpillingResumes) {
+  TempDir dir;
+  const std::string db = dir.file("events.db");
+  const std::string spill = dir.file("spill");
+  const std::string trace = dir.file("strace.log");
+  create_database(db);
+  const int n = static_cast<int>(scale(2000));
+  // Each thread's writes 2 to 11 fail (strace counts per thread): on the writer thread, every
+  // append and new spill file after the first file's header, and its warnings; the probe
+  // retries its own report lines.
+  const std::string command = "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o " + trace +
+                              " -e trace=write -e inject=write:error=ENOSPC:when=2..11 " +
+                              EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " +
+                              std::to_string(n);
+  const evlog_reliability::CommandResult result = run_command(command);
+  ASSERT_EQ(result.status, 0) << command << "\n" << result.output;
+
+  std::ifstream in(trace);
+  bool hit_spill_file = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("ENOSPC") != std::string::npos && line.find("INJECTED") != std::string::npos &&
+        line.find("spill-") != std::string::npos && line.find(".evs>") != std::string::npos) {
+      hit_spill_file = true;
+    }
+  }
+  EXPECT_TRUE(hit_spill_file) << "no write to a spill file met ENOSPC:\n" << result.output;
+  const std::string key = "spill_failures_after_spill=";
+  const std::size_t at = result.output.find(key);
+  ASSERT_NE(at, std::string::npos) << result.output;
+  EXPECT_GE(std::stoull(result.output.substr(at + key.size())), 1u) << result.output;
+  EXPECT_NE(result.output.find("after_spill written=0 spilled=" + std::to_string(n) + " "),
+            std::string::npos)
+      << "spilling did not resume once the disk had room:\n"
+      << result.output;
+  EXPECT_NE(result.output.find("final written=" + std::to_string(n) + " "), std::string::npos)
+      << result.output;
+  EXPECT_TRUE(exactly_once(db, "fsync", n));
+  EXPECT_TRUE(spill_segments(spill).empty());
+}
+
 // R13: the spill directory's file system turns read-only: spill attempts fail and are counted,
 // the logger keeps serving (events stay queued); read-write again, spilling resumes and nothing
 // is lost.

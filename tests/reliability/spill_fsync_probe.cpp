@@ -1,10 +1,13 @@
 // spill_fsync_probe DB SPILL_DIR N — a process that spills, for fault_test's fsync-error case
-// (R12), run under `strace -e inject=fsync:error=EIO`.
+// (R12), run under `strace -e inject=fsync:error=EIO`, and for the disk-full case (R13), under
+// `strace -e inject=write:error=ENOSPC`.
 //
 // Holds the database's write lock on a second connection, logs N events of type "fsync" with
 // spill_after = 0, waits until all N count as spilled, prints its counters, releases the lock,
 // flushes (replay) and shuts down, then prints the final counters. Exit status 0 when the
 // accounting is exact and all N were written; 1 otherwise; 2 on bad usage or an exception.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,13 +18,21 @@
 
 namespace {
 
+// One line on stdout through write(2), retried: under write-fault injection (the ENOSPC test)
+// the probe's own report must still get out.
+void say(const std::string& line) {
+  const std::string text = line + "\n";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::write(STDOUT_FILENO, text.data(), text.size()) == static_cast<ssize_t>(text.size())) {
+      return;
+    }
+  }
+}
+
 void print(const char* when, const evlog::Stats& s) {
-  std::printf("%s written=%llu spilled=%llu queued=%llu lost=%llu spill_failures=%llu\n", when,
-              static_cast<unsigned long long>(s.written),
-              static_cast<unsigned long long>(s.spilled), static_cast<unsigned long long>(s.queued),
-              static_cast<unsigned long long>(s.lost),
-              static_cast<unsigned long long>(s.spill_failures));
-  std::fflush(stdout);
+  say(std::string(when) + " written=" + std::to_string(s.written) +
+      " spilled=" + std::to_string(s.spilled) + " queued=" + std::to_string(s.queued) +
+      " lost=" + std::to_string(s.lost) + " spill_failures=" + std::to_string(s.spill_failures));
 }
 
 }  // namespace
@@ -52,15 +63,15 @@ int main(int argc, char** argv) {
                                                 std::chrono::milliseconds(60000));
     const evlog::Stats after = logger.stats();
     print("after_spill", after);
-    std::printf("spill_failures_after_spill=%llu\n",
-                static_cast<unsigned long long>(after.spill_failures));
+    say("spill_failures_after_spill=" + std::to_string(after.spill_failures));
     lock.release();
     const bool flushed = logger.flush(std::chrono::milliseconds(60000));
     const bool clean = logger.shutdown(std::chrono::milliseconds(60000));
     const evlog::Stats end = logger.stats();
     print("final", end);
     const bool exact = evlog_test::accounted(end, n) && end.written == n && end.lost == 0;
-    std::printf("spilled_all=%d flushed=%d clean=%d exact=%d\n", spilled, flushed, clean, exact);
+    say("spilled_all=" + std::to_string(spilled) + " flushed=" + std::to_string(flushed) +
+        " clean=" + std::to_string(clean) + " exact=" + std::to_string(exact));
     return spilled && flushed && clean && exact ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "exception: %s\n", e.what());
