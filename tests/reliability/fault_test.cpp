@@ -578,6 +578,48 @@ TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
   EXPECT_TRUE(spill_segments(spill).empty());
 }
 
+// R12: a process killed after its replay committed a spill file's records but before it deleted
+// the file. strace sends SIGKILL at the writer's first unlink, the deletion of the replayed file
+// (the probe spills with the database locked, then releases it and flushes). The file is left
+// with every record already in the table; the next replay writes them again, and the unique
+// event_id makes that harmless: every event exactly once, and the file deleted.
+TEST_F(Fault, KilledBetweenReplayCommitAndDeleteIsReplayedWithoutDuplicates) {
+  TempDir dir;
+  const std::string db = dir.file("events.db");
+  const std::string spill = dir.file("spill");
+  const std::string trace = dir.file("strace.log");
+  create_database(db);
+  const int n = static_cast<int>(scale(2000));
+  const std::string command =
+      "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o " + trace +
+      " -e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL:" + "when=1 " +
+      EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " + std::to_string(n);
+  const evlog_reliability::CommandResult result = run_command(command);
+  ASSERT_NE(result.status, 0) << "the probe was not killed:\n" << result.output;
+  std::ifstream in(trace);
+  bool killed_at_spill_file = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("unlink") != std::string::npos && line.find("/spill-") != std::string::npos &&
+        line.find(".evs") != std::string::npos) {
+      killed_at_spill_file = true;
+    }
+  }
+  ASSERT_TRUE(killed_at_spill_file) << "the kill did not fall at a spill file's deletion:\n"
+                                    << result.output;
+  // Killed after the commit: the events are in the table already, and the file is still there.
+  EXPECT_TRUE(exactly_once(db, "fsync", n));
+  ASSERT_EQ(spill_segments(spill).size(), 1u);
+
+  evlog::Options options = options_for(db);
+  options.spill_dir = spill;
+  options.on_warning = [](std::string_view) {};
+  const evlog::ReplayReport report = evlog::replay_spill_directory(options, kLongWait);
+  EXPECT_EQ(report.files_left, 0u);
+  EXPECT_EQ(report.stats.replayed, static_cast<std::uint64_t>(n));
+  EXPECT_TRUE(exactly_once(db, "fsync", n));
+  EXPECT_TRUE(spill_segments(spill).empty());
+}
+
 // R13: the disk is full when the writer spills (strace makes write(2) fail with ENOSPC for a
 // stretch of the process's writes, spill files' among them): each failed spill is counted, the
 // events stay queued, the logger keeps serving; once writes succeed again spilling resumes, and
