@@ -222,7 +222,9 @@ TEST(Crash, SigkillAtRandomMomentsKeepsEveryAcknowledgedEvent) {
 
   std::string lost_list;
   std::uint64_t total_lost = 0, total_admitted = 0, total_committed = 0, max_lost = 0;
+  std::uint64_t total_replayed = 0;
   for (const RoundResult& r : results) {
+    total_replayed += r.replayed;
     lost_list += (lost_list.empty() ? "" : ",") + std::to_string(r.lost);
     total_lost += r.lost;
     total_admitted += r.admitted;
@@ -240,6 +242,8 @@ TEST(Crash, SigkillAtRandomMomentsKeepsEveryAcknowledgedEvent) {
       static_cast<unsigned long long>(total_committed), static_cast<unsigned long long>(total_lost),
       static_cast<unsigned long long>(max_lost));
   EXPECT_GT(total_committed, 0u) << "no round acknowledged a committed event";
+  // The kills must also have left spill files behind for the replay above to prove anything.
+  EXPECT_GT(total_replayed, 0u) << "no kill left a spill file to replay";
 }
 
 }  // namespace
