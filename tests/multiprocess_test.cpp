@@ -107,11 +107,11 @@ std::string child_failure(const std::optional<int>& status) {
   }
 }
 
-// Two child processes, each with its own logger, log 20,000 events each (scaled) into one new file
-// at the same time; the parent then finds every event exactly once, with 40,000 distinct ids.
+// Two child processes, each with its own logger, log 50,000 events each (scaled) into one new file
+// at the same time (R7); the parent then finds every event exactly once, 100,000 distinct ids.
 TEST(Multiprocess, TwoProcessesLogIntoOneFile) {
   constexpr int kChildren = 2;
-  const std::size_t per_child = scale(20000);
+  const std::size_t per_child = scale(50000);
   TempDir dir;
   const std::string db = dir.file("shared.db");
 
