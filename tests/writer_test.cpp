@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -304,6 +305,90 @@ TEST(Writer, AFullSpillDirectoryDoesNotStopWritesToAHealthyDatabase) {
   EXPECT_GT(s.spill_failures, 0u) << "the spill directory never filled: the test proves nothing";
   EXPECT_EQ(sink->row_count(), s.written);
   EXPECT_TRUE(accounted(s, kEvents));
+}
+
+// Spill files rotate at spill_segment_bytes, and replay takes them oldest first: the events reach
+// the database in the order they were logged.
+TEST(Writer, SpillFilesRotateAndAreReplayedOldestFirst) {
+  TempDir dir;
+  auto sink = MemorySinkControl::create();
+  evlog::Options options = memory_options(sink, dir.file("unused.db"));
+  options.max_batch = 64;
+  options.spill_dir = dir.file("spill");
+  options.spill_after = 0ms;
+  options.spill_segment_bytes = 64 << 10;
+  options.retry_initial = 1ms;
+  options.retry_max = 5ms;
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  sink->fail_transient(1 << 30);
+
+  constexpr int kEvents = 1000;  // about 350 bytes a record: 350 KB, five or more files
+  const std::string metadata = R"({"pad":")" + std::string(280, 'x') + R"("})";
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(logger.log({"rotate", i, "", metadata}).ok());
+  }
+  ASSERT_TRUE(wait_until([&] { return logger.stats().spilled == kEvents; }, kLongWait))
+      << evlog_test::describe(logger.stats());
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(options.spill_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("spill-") && name.ends_with(".evs")) {
+      ++files;
+      EXPECT_LE(entry.file_size(), options.spill_segment_bytes + 1024) << name;
+    }
+  }
+  EXPECT_GE(files, 4u) << "the spill file did not rotate";
+
+  sink->fail_transient(0);
+  ASSERT_TRUE(logger.flush(kLongWait));
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(kEvents));
+  EXPECT_TRUE(accounted(s, kEvents));
+  const std::vector<StoredRow> rows = sink->rows();
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kEvents));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].user_id, static_cast<std::int64_t>(i)) << "replayed out of order at " << i;
+  }
+}
+
+// The dead-letter file stops growing at max_dead_letter_bytes; past it each dead letter is still
+// counted and reported through the warning callback, with the reason it was not kept.
+TEST(Writer, DeadLettersStopAtTheirCap) {
+  TempDir dir;
+  auto sink = MemorySinkControl::create();
+  sink->refuse_type("poison");
+  std::mutex mutex;
+  std::vector<std::string> warnings;
+  evlog::Options options = memory_options(sink, dir.file("unused.db"));
+  options.spill_dir = dir.file("spill");
+  options.max_dead_letter_bytes = 4096;
+  options.on_warning = [&](std::string_view line) {
+    std::lock_guard lock(mutex);
+    warnings.emplace_back(line);
+  };
+  evlog::Logger logger(options);
+  constexpr int kPoison = 100;
+  for (int i = 0; i < kPoison; ++i) {
+    ASSERT_TRUE(logger.log({"poison", i, "", R"({"n":)" + std::to_string(i) + "}"}).ok());
+  }
+  ASSERT_TRUE(logger.flush(kLongWait));
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.dead_lettered, static_cast<std::uint64_t>(kPoison));
+  EXPECT_TRUE(accounted(s, kPoison));
+  const std::string file = options.spill_dir + "/dead-letters.jsonl";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_LE(std::filesystem::file_size(file), options.max_dead_letter_bytes);
+  std::ifstream in(file);
+  int kept = 0;
+  for (std::string line; std::getline(in, line);) ++kept;
+  EXPECT_GE(kept, 5);
+  EXPECT_LT(kept, kPoison);
+  std::lock_guard lock(mutex);
+  const auto beyond = std::count_if(warnings.begin(), warnings.end(), [](const std::string& w) {
+    return w.find("max_dead_letter_bytes") != std::string::npos;
+  });
+  EXPECT_EQ(beyond, kPoison - kept) << "each dead letter past the cap is reported";
 }
 
 }  // namespace
