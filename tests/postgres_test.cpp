@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "pg_support.hpp"
@@ -91,6 +92,44 @@ TEST(PostgresSink, RejectsWhatJsonbWouldRefuseAndKeepsNeighbours) {
   PgConnection db(pg_env("EVLOG_TEST_PG"));
   EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 2);
   EXPECT_TRUE(accounted(logger.stats(), 3));
+}
+
+// R20 on the server: a CHECK constraint refuses one event of a batch of 1,000. The batch is split
+// to isolate it (SQLSTATE 23514 is a refusal of that row's data, not a failure to retry); it goes
+// to the dead-letter file with the server's message, and the other 999 are written.
+TEST(PostgresSink, ACheckConstraintRefusingOneEventDeadLettersItAlone) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("check");
+  TempDir dir;
+  evlog::Options options = pg_options(table);
+  options.spill_dir = dir.file("spill");
+  evlog::Logger logger(options);
+  ASSERT_EQ(logger
+                .log({.type = "warm", .user_id = -1, .user_type = {}, .metadata = {}},
+                     evlog::Delivery::committed)
+                .outcome,
+            evlog::Outcome::committed);
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  db.exec("ALTER TABLE " + table + " ADD CONSTRAINT no_500 CHECK (user_id IS DISTINCT FROM 500)");
+  constexpr int kEvents = 1000;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(
+        logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}}).ok());
+  }
+  ASSERT_TRUE(logger.flush(30s)) << describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_EQ(s.dead_lettered, 1u) << describe(s);
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(kEvents));  // 999 and the warm-up event
+  EXPECT_TRUE(accounted(s, kEvents + 1));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table + " WHERE event_type = 'page_view'"),
+            kEvents - 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table + " WHERE user_id = 500"), 0);
+  std::ifstream in(options.spill_dir + "/dead-letters.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line)) << "no dead letter on disk";
+  EXPECT_NE(line.find("\"user_id\":500"), std::string::npos) << line;
+  EXPECT_NE(line.find("no_500"), std::string::npos) << "the server's reason is missing: " << line;
+  EXPECT_FALSE(std::getline(in, line)) << "more than one dead letter: " << line;
 }
 
 // R22: a password in the connection string never reaches a message, a warning, an exception or
