@@ -425,6 +425,7 @@ Stats Logger::Impl::stats() {
   s.spilled = w.spilled;
   s.replayed = w.replayed;
   s.spill_failures = w.spill_failures;
+  s.spill_corrupt = w.spill_corrupt;
   s.spill_bytes = w.spill_bytes;
   s.batches = w.batches;
   s.retries = w.retries;

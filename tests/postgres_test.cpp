@@ -55,6 +55,53 @@ TEST(PostgresSink, StoppedBackendCannotHangTheWriter) {
   EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), n + 1);
 }
 
+// R23 on the server: with the logger's backend stopped (SIGSTOP) while the writer waits on it,
+// shutdown(500 ms) returns within 1 s although a call's own deadline is at least 2 s (so R23's
+// shutdown(2 s) within 2.5 s holds a fortiori): the call in progress gives up at the shutdown's
+// deadline, and what is not written is spilled, to be replayed once the server answers (every
+// event then once in the table).
+TEST(PostgresSink, ShutdownKeepsItsDeadlineWithAStoppedBackend) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("shutdown");
+  TempDir dir;
+  evlog::Options options = pg_options(table);
+  options.spill_dir = dir.file("spill");
+  const int n = static_cast<int>(scale(500));
+  std::vector<pid_t> stopped;
+  {
+    evlog::Logger logger(options);
+    ASSERT_EQ(logger
+                  .log({.type = "warm", .user_id = -1, .user_type = {}, .metadata = {}},
+                       evlog::Delivery::committed)
+                  .outcome,
+              evlog::Outcome::committed);
+    for (const pid_t pid : backend_pids(table)) {
+      if (::kill(pid, SIGSTOP) == 0) stopped.push_back(pid);
+    }
+    ASSERT_FALSE(stopped.empty());
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(
+          logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}}).ok());
+    }
+    std::this_thread::sleep_for(150ms);  // the writer is inside a call to the stopped backend
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)logger.shutdown(500ms);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    for (pid_t pid : stopped) ::kill(pid, SIGCONT);
+    EXPECT_LE(took, 1000ms) << "shutdown(500 ms) took "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                            << " ms";
+    const evlog::Stats s = logger.stats();
+    EXPECT_EQ(s.lost, 0u) << describe(s);
+    EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(n) + 1));
+  }
+  const evlog::ReplayReport replay = evlog::replay_spill_directory(options, 30s);
+  EXPECT_EQ(replay.files_left, 0u);
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT user_id) FROM " + table), n + 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), n + 1);
+}
+
 TEST(PostgresSink, AdoptsTheOlderTableShape) {
   EVLOG_REQUIRE_PG();
   const std::string table = unique_table("older");

@@ -42,6 +42,8 @@ std::string render_metrics(const AppContext& app) {
     c("evlog_replayed_total", "Events replayed from other processes' spill files.",
       stats->replayed);
     c("evlog_spill_failures_total", "Appends to a spill file that failed.", stats->spill_failures);
+    c("evlog_spill_corrupt_total", "Corrupt spans skipped in replayed spill files.",
+      stats->spill_corrupt);
     c("evlog_committed_waits_total", "Committed-delivery calls answered committed.",
       stats->committed_waits);
     c("evlog_commit_timeouts_total", "Committed-delivery calls answered timed_out.",

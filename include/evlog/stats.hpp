@@ -28,6 +28,9 @@ struct Stats {
   std::uint64_t replayed = 0;        // events from other processes' spill files written by this
                                      // logger; not part of the accounting sum
   std::uint64_t spill_failures = 0;  // appends to a spill file that failed (disk full, I/O error)
+  std::uint64_t spill_corrupt = 0;   // corrupt spans (torn tail, bad checksum) skipped in spill
+                                     // files this logger replayed, its own or others'; each is
+                                     // also warned about with its file and offset
   std::uint64_t committed_waits = 0;  // committed-delivery calls answered `committed`
   std::uint64_t commit_timeouts = 0;  // committed-delivery calls answered `timed_out`
 

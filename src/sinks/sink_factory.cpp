@@ -33,6 +33,10 @@ void release_for_fork(Sink& sink) noexcept {
   if (auto* sqlite = dynamic_cast<SqliteSink*>(&sink)) sqlite->close_for_fork();
 }
 
+void give_up_at(Sink& sink, std::chrono::steady_clock::time_point when) noexcept {
+  if (auto* postgres = dynamic_cast<PostgresSink*>(&sink)) postgres->give_up_at(when);
+}
+
 void abandon_sink(std::unique_ptr<Sink> sink) noexcept {
   if (auto* sqlite = dynamic_cast<SqliteSink*>(sink.get())) sqlite->abandon();
   if (auto* postgres = dynamic_cast<PostgresSink*>(sink.get())) postgres->abandon();

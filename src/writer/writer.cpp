@@ -82,6 +82,9 @@ void Writer::stop(Clock::time_point deadline) noexcept {
     stop_deadline_ = deadline;
     // Release: the writer's acquire load of stop_requested_ then sees stop_deadline_.
     stop_requested_.store(true, std::memory_order_release);
+    // A database call in progress gives up at the deadline rather than at its own. The sink
+    // object lives as long as this writer, and only fork() (not running here) replaces it.
+    if (sink_) give_up_at(*sink_, deadline);
     wake();
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(g_writers_mu);
@@ -156,6 +159,7 @@ WriterCounters Writer::counters() const {
   c.spilled = spilled_.load(std::memory_order_relaxed);
   c.replayed = replayed_.load(std::memory_order_relaxed);
   c.spill_failures = spill_failures_.load(std::memory_order_relaxed);
+  c.spill_corrupt = spill_corrupt_.load(std::memory_order_relaxed);
   c.spill_bytes = spill_bytes_.load(std::memory_order_relaxed);
   c.batches = batches_.load(std::memory_order_relaxed);
   c.retries = retries_.load(std::memory_order_relaxed);

@@ -85,6 +85,7 @@ struct WriterCounters {
   std::uint64_t spilled = 0;
   std::uint64_t replayed = 0;
   std::uint64_t spill_failures = 0;
+  std::uint64_t spill_corrupt = 0;
   std::uint64_t spill_bytes = 0;
   std::uint64_t batches = 0;
   std::uint64_t retries = 0;
@@ -247,6 +248,7 @@ class Writer {
   std::atomic<std::uint64_t> spilled_{0};
   std::atomic<std::uint64_t> replayed_{0};
   std::atomic<std::uint64_t> spill_failures_{0};
+  std::atomic<std::uint64_t> spill_corrupt_{0};
   std::atomic<std::uint64_t> spill_bytes_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> retries_{0};

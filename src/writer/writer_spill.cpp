@@ -66,6 +66,7 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   // a live process (a rename, a planted symlink), the file it opened cannot.
   const bool readable =
       read_spill_fd(segment->fd, segment->path, contents, error, /*known_spill_file=*/segment->own);
+  spill_corrupt_.fetch_add(contents.corrupt.size(), std::memory_order_relaxed);
   for (const CorruptSpan& span : contents.corrupt) {
     warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
                    std::to_string(span.offset) + " (" + std::to_string(span.length) +

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <cerrno>
 
 #include <algorithm>
 #include <vector>
@@ -30,13 +31,22 @@ void append_element(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
-// Waits until the connection's socket is ready for `events`, or the deadline passes.
-bool wait_socket(PGconn* conn, short events, Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  if (left.count() <= 0) return false;
-  pollfd pfd{PQsocket(conn), events, 0};
-  const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-  return ready > 0;
+// Waits until the connection's socket is ready for `events`, or `deadline` or `give_up_at`
+// (steady-clock nanoseconds; another thread may bring it forward meanwhile) passes. Polls in
+// slices of at most 50 ms, so that a give-up time set during the wait is kept.
+bool wait_socket(PGconn* conn, short events, Clock::time_point deadline,
+                 const std::atomic<std::int64_t>& give_up_at) {
+  for (;;) {
+    // Relaxed: a deadline, read again every slice; nothing else is published through it.
+    const Clock::time_point give_up{Clock::duration(give_up_at.load(std::memory_order_relaxed))};
+    const Clock::time_point until = std::min(deadline, give_up);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{PQsocket(conn), events, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 50)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return false;
+  }
 }
 
 }  // namespace
@@ -139,7 +149,7 @@ SinkStatus PostgresSink::connect() {
       return SinkStatus::transient_error(std::move(message));
     }
     const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    if (!wait_socket(conn_, events, deadline)) {
+    if (!wait_socket(conn_, events, deadline, give_up_at_)) {
       close();
       return SinkStatus::transient_error("postgres: connecting to " + display_ +
                                          " timed out after " + std::to_string(timeout_.count()) +
@@ -186,13 +196,14 @@ SinkStatus PostgresSink::run(const char* what, const std::string& sql, int param
   if (!sent) return lost(PQerrorMessage(conn_));
   for (int f; (f = PQflush(conn_)) != 0;) {
     if (f < 0) return lost(PQerrorMessage(conn_));
-    if (!wait_socket(conn_, POLLOUT | POLLIN, deadline)) return lost("timed out sending");
+    if (!wait_socket(conn_, POLLOUT | POLLIN, deadline, give_up_at_))
+      return lost("timed out sending");
     if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
   }
   SinkStatus status = SinkStatus::success();
   for (;;) {
     while (PQisBusy(conn_)) {
-      if (!wait_socket(conn_, POLLIN, deadline)) {
+      if (!wait_socket(conn_, POLLIN, deadline, give_up_at_)) {
         return lost("no answer within " + std::to_string(timeout_.count()) + " ms");
       }
       if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
@@ -273,10 +284,10 @@ SinkStatus PostgresSink::ensure_table() {
       return SinkStatus::transient_error(scrub(PQerrorMessage(conn_)));
     }
     const auto deadline = Clock::now() + timeout_;
-    while (PQflush(conn_) == 1 && wait_socket(conn_, POLLOUT, deadline)) {
+    while (PQflush(conn_) == 1 && wait_socket(conn_, POLLOUT, deadline, give_up_at_)) {
     }
     while (PQisBusy(conn_)) {
-      if (!wait_socket(conn_, POLLIN, deadline) || !PQconsumeInput(conn_)) {
+      if (!wait_socket(conn_, POLLIN, deadline, give_up_at_) || !PQconsumeInput(conn_)) {
         return SinkStatus::transient_error("postgres: reading the table's columns timed out");
       }
     }

@@ -16,7 +16,10 @@
 // of the password's text.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "evlog/sink.hpp"
@@ -41,6 +44,13 @@ class PostgresSink final : public Sink {
   // After fork(), in the child: forget the parent's connection without closing it (closing would
   // send a Terminate message on the parent's socket).
   void abandon() noexcept;
+  // Any thread (the one shutting the logger down): from `when` on, every call in progress or to
+  // come gives up waiting for the server (a transient failure), so that shutdown keeps its
+  // deadline although one call may otherwise wait up to the 2 s floor of its own deadline.
+  void give_up_at(std::chrono::steady_clock::time_point when) noexcept {
+    // Relaxed: read again by the waiting call every 50 ms; it orders nothing else.
+    give_up_at_.store(when.time_since_epoch().count(), std::memory_order_relaxed);
+  }
 
  private:
   // open() and write() catch what these throw (std::bad_alloc): the writer gets a transient
@@ -64,6 +74,8 @@ class PostgresSink final : public Sink {
   std::string display_;   // the server and database, without secrets
   std::string password_;  // only to scrub it from messages
   pg_conn* conn_ = nullptr;
+  // steady_clock nanoseconds after which no call waits for the server (see give_up_at()).
+  std::atomic<std::int64_t> give_up_at_{std::numeric_limits<std::int64_t>::max()};
   bool ready_ = false;          // connected, table checked, insert prepared
   bool table_checked_ = false;  // the table exists in the right shape (checked once)
 };
