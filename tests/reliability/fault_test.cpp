@@ -242,6 +242,8 @@ TEST_F(Fault, DiskFullSpillsElsewhereAndKeepsTheFileIntact) {
     const evlog::Stats s = logger.stats();
     EXPECT_GT(s.retries, 0u);
     EXPECT_NE(evlog_test::lower(s.last_error).find("full"), std::string::npos) << s.last_error;
+    // Nothing silent: the warning callback was told, with the database's words.
+    EXPECT_TRUE(warnings.any_contains("disk is full")) << warnings.all();
     EXPECT_TRUE(accounted(s, total));
     EXPECT_TRUE(logger.shutdown(kLongWait));  // nothing lost: the rest is spilled
     const evlog::Stats end = logger.stats();
