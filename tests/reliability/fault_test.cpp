@@ -630,6 +630,11 @@ TEST_F(Fault, KilledBetweenReplayCommitAndDeleteIsReplayedWithoutDuplicates) {
 // stretch of the process's writes, spill files' among them): each failed spill is counted, the
 // events stay queued, the logger keeps serving; once writes succeed again spilling resumes, and
 // in the end every event is written once and none is lost.
+//
+// Plain builds only: strace counts each thread's writes, and the sanitizer runtimes make write(2)
+// calls of their own (AddressSanitizer's startup pipe, for one), which move the faulted stretch
+// off the writes this test aims at. The ENOSPC handling itself is the same code in every build.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST_F(Fault, DiskFullWhileSpillingIsCountedAndSpillingResumes) {
   TempDir dir;
   const std::string db = dir.file("events.db");
@@ -669,6 +674,7 @@ TEST_F(Fault, DiskFullWhileSpillingIsCountedAndSpillingResumes) {
   EXPECT_TRUE(exactly_once(db, "fsync", n));
   EXPECT_TRUE(spill_segments(spill).empty());
 }
+#endif
 
 // R13: the spill directory's file system turns read-only: spill attempts fail and are counted,
 // the logger keeps serving (events stay queued); read-write again, spilling resumes and nothing
