@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -105,6 +107,47 @@ std::multiset<std::int64_t> spilled_markers(const std::string& dir) {
     }
   }
   return out;
+}
+
+// The spill probe (DB SPILL_DIR N) run under `strace -f` with the fault options `strace_fault`
+// (its -e trace= and -e inject= options), the trace written to `trace`.
+//  - LeakSanitizer cannot run under ptrace: in an AddressSanitizer build, leak checks are off
+//    for the probe only.
+//  - TMPDIR names no directory: ThreadSanitizer's runtime otherwise creates and unlinks a file
+//    there before main(), a call an unlink fault would hit ahead of the probe's own.
+evlog_reliability::CommandResult run_probe_under_strace(const TempDir& dir,
+                                                        const std::string& strace_fault,
+                                                        const std::string& db,
+                                                        const std::string& spill,
+                                                        const std::string& trace, int n) {
+  const std::string command = "ASAN_OPTIONS=detect_leaks=0 TMPDIR=" + dir.file("no-such-dir") +
+                              " strace -f -qq -y -o " + trace + " " + strace_fault + " " +
+                              EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " +
+                              std::to_string(n);
+  evlog_reliability::CommandResult result = run_command(command);
+  result.output = command + "\n" + result.output;
+  return result;
+}
+
+// The lines of the strace log `trace` that contain every one of `needles`.
+std::vector<std::string> trace_lines_with(const std::string& trace,
+                                          std::initializer_list<std::string_view> needles) {
+  std::ifstream in(trace);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (std::all_of(needles.begin(), needles.end(),
+                    [&](std::string_view n) { return line.find(n) != std::string::npos; })) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+// The number after "spill_failures_after_spill=" in the probe's report, or -1 without one.
+long long probe_spill_failures(const std::string& output) {
+  const std::string key = "spill_failures_after_spill=";
+  const std::size_t at = output.find(key);
+  return at == std::string::npos ? -1 : std::stoll(output.substr(at + key.size()));
 }
 
 class Fault : public ::testing::Test {
@@ -471,7 +514,10 @@ TEST_F(Fault, LogNeverBlocksWithEverythingFailingAtOnce) {
   evlog::Logger logger(options);
 
   constexpr int kThreads = 8;
+  // The storm lasts at least `run_for`, and goes on until all three failures are in force (under
+  // ThreadSanitizer the writer can take longer than that to meet the locked database).
   const auto run_for = std::chrono::milliseconds(scale(3000));
+  std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> calls{0}, admitted{0}, dropped{0}, other{0}, switched{0};
   std::atomic<std::int64_t> longest_ns{0}, longest_switched_ns{0};
   auto raise_to = [](std::atomic<std::int64_t>& max, std::int64_t value) {
@@ -483,9 +529,8 @@ TEST_F(Fault, LogNeverBlocksWithEverythingFailingAtOnce) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       const std::string pad(200, static_cast<char>('a' + t));
-      const auto until = std::chrono::steady_clock::now() + run_for;
       std::int64_t i = 0;
-      while (std::chrono::steady_clock::now() < until) {
+      while (!stop.load(std::memory_order_relaxed)) {
         const std::string metadata = "{\"t\":" + std::to_string(t) + ",\"pad\":\"" + pad + "\"}";
         rusage before{}, after{};
         ::getrusage(RUSAGE_THREAD, &before);
@@ -511,8 +556,19 @@ TEST_F(Fault, LogNeverBlocksWithEverythingFailingAtOnce) {
       }
     });
   }
+  const auto started = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(run_for);
+  (void)wait_until(
+      [&] {
+        const evlog::Stats now = logger.stats();
+        return now.database_failing && now.spill_failures > 0 && now.spill_bytes > 0 &&
+               dropped.load() > 0;
+      },
+      kLongWait);
+  stop = true;
   for (auto& t : threads) t.join();
   const evlog::Stats s = logger.stats();
+  RecordProperty("storm_ms", std::to_string(evlog_reliability::ms_since(started)));
   RecordProperty("longest_log_call_us", std::to_string(longest_ns.load() / 1000));
   RecordProperty("longest_waiting_log_call_us", std::to_string(longest_switched_ns.load() / 1000));
   RecordProperty("calls_that_waited", std::to_string(switched.load()));
@@ -526,7 +582,8 @@ TEST_F(Fault, LogNeverBlocksWithEverythingFailingAtOnce) {
   EXPECT_GT(s.spill_failures, 0u) << describe(s);
   EXPECT_GT(s.spill_bytes, 0u);
   EXPECT_TRUE(s.database_failing);
-  EXPECT_TRUE(accounted(s, calls.load()));
+  // No accounting check yet: the writer is still moving events (queued to spilled), and a
+  // snapshot taken meanwhile may see one in transit (see Stats). After the shutdown it balances.
 
   const auto start = std::chrono::steady_clock::now();
   (void)logger.shutdown(2s);
@@ -548,36 +605,20 @@ TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
   create_database(db);
   const int n = static_cast<int>(scale(2000));
   // The writer thread's fsync calls: the new segment (1), its directory (2), the first append (3).
-  // LeakSanitizer cannot run under ptrace: in a sanitizer build, leak checks are off here only.
-  const std::string command = "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o " + trace +
-                              " -e trace=fsync -e inject=fsync:error=EIO:when=3 " +
-                              EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " +
-                              std::to_string(n);
-  const evlog_reliability::CommandResult result = run_command(command);
-  ASSERT_EQ(result.status, 0) << command << "\n" << result.output;
+  const evlog_reliability::CommandResult result = run_probe_under_strace(
+      dir, "-e trace=fsync -e inject=fsync:error=EIO:when=3", db, spill, trace, n);
+  ASSERT_EQ(result.status, 0) << result.output;
 
-  std::ifstream in(trace);
-  std::vector<std::string> injected;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("INJECTED") != std::string::npos) injected.push_back(line);
-  }
+  const std::vector<std::string> injected = trace_lines_with(trace, {"INJECTED"});
   ASSERT_FALSE(injected.empty()) << "strace injected nothing:\n" << result.output;
-  bool hit_segment = false;
-  for (const std::string& line : injected) {
-    if (line.find("/spill-") != std::string::npos && line.find(".evs>") != std::string::npos) {
-      hit_segment = true;
-    }
-  }
-  EXPECT_TRUE(hit_segment) << "no injected fsync on a spill segment:\n"
-                           << injected.front() << "\n"
-                           << result.output;
+  EXPECT_FALSE(trace_lines_with(trace, {"INJECTED", "/spill-", ".evs>"}).empty())
+      << "no injected fsync on a spill segment:\n"
+      << injected.front() << "\n"
+      << result.output;
 
   // The probe reports its counters: at least one failed append, and in the end every event
   // written, none lost, none left spilled.
-  const std::string key = "spill_failures_after_spill=";
-  const std::size_t at = result.output.find(key);
-  ASSERT_NE(at, std::string::npos) << result.output;
-  EXPECT_GE(std::stoull(result.output.substr(at + key.size())), 1u) << result.output;
+  EXPECT_GE(probe_spill_failures(result.output), 1) << result.output;
   EXPECT_NE(result.output.find("final written=" + std::to_string(n) + " "), std::string::npos)
       << result.output;
   EXPECT_TRUE(exactly_once(db, "fsync", n));
@@ -596,22 +637,13 @@ TEST_F(Fault, KilledBetweenReplayCommitAndDeleteIsReplayedWithoutDuplicates) {
   const std::string trace = dir.file("strace.log");
   create_database(db);
   const int n = static_cast<int>(scale(2000));
-  const std::string command =
-      "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o " + trace +
-      " -e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL:" + "when=1 " +
-      EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " + std::to_string(n);
-  const evlog_reliability::CommandResult result = run_command(command);
+  const evlog_reliability::CommandResult result = run_probe_under_strace(
+      dir, "-e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL:when=1", db, spill,
+      trace, n);
   ASSERT_NE(result.status, 0) << "the probe was not killed:\n" << result.output;
-  std::ifstream in(trace);
-  bool killed_at_spill_file = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("unlink") != std::string::npos && line.find("/spill-") != std::string::npos &&
-        line.find(".evs") != std::string::npos) {
-      killed_at_spill_file = true;
-    }
-  }
-  ASSERT_TRUE(killed_at_spill_file) << "the kill did not fall at a spill file's deletion:\n"
-                                    << result.output;
+  ASSERT_FALSE(trace_lines_with(trace, {"unlink", "/spill-", ".evs"}).empty())
+      << "the kill did not fall at a spill file's deletion:\n"
+      << result.output;
   // Killed after the commit: the events are in the table already, and the file is still there.
   EXPECT_TRUE(exactly_once(db, "fsync", n));
   ASSERT_EQ(spill_segments(spill).size(), 1u);
@@ -645,26 +677,14 @@ TEST_F(Fault, DiskFullWhileSpillingIsCountedAndSpillingResumes) {
   // Each thread's writes 2 to 11 fail (strace counts per thread): on the writer thread, every
   // append and new spill file after the first file's header, and its warnings; the probe
   // retries its own report lines.
-  const std::string command = "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o " + trace +
-                              " -e trace=write -e inject=write:error=ENOSPC:when=2..11 " +
-                              EVLOG_SPILL_FSYNC_PROBE + " " + db + " " + spill + " " +
-                              std::to_string(n);
-  const evlog_reliability::CommandResult result = run_command(command);
-  ASSERT_EQ(result.status, 0) << command << "\n" << result.output;
+  const evlog_reliability::CommandResult result = run_probe_under_strace(
+      dir, "-e trace=write -e inject=write:error=ENOSPC:when=2..11", db, spill, trace, n);
+  ASSERT_EQ(result.status, 0) << result.output;
 
-  std::ifstream in(trace);
-  bool hit_spill_file = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("ENOSPC") != std::string::npos && line.find("INJECTED") != std::string::npos &&
-        line.find("spill-") != std::string::npos && line.find(".evs>") != std::string::npos) {
-      hit_spill_file = true;
-    }
-  }
-  EXPECT_TRUE(hit_spill_file) << "no write to a spill file met ENOSPC:\n" << result.output;
-  const std::string key = "spill_failures_after_spill=";
-  const std::size_t at = result.output.find(key);
-  ASSERT_NE(at, std::string::npos) << result.output;
-  EXPECT_GE(std::stoull(result.output.substr(at + key.size())), 1u) << result.output;
+  EXPECT_FALSE(trace_lines_with(trace, {"ENOSPC", "INJECTED", "spill-", ".evs>"}).empty())
+      << "no write to a spill file met ENOSPC:\n"
+      << result.output;
+  EXPECT_GE(probe_spill_failures(result.output), 1) << result.output;
   EXPECT_NE(result.output.find("after_spill written=0 spilled=" + std::to_string(n) + " "),
             std::string::npos)
       << "spilling did not resume once the disk had room:\n"
