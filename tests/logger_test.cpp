@@ -34,6 +34,7 @@ using evlog_test::SqliteWriteLock;
 using evlog_test::TempDir;
 using evlog_test::uuid_unix_ms;
 using evlog_test::wait_until;
+using evlog_test::WarningCollector;
 using Clock = std::chrono::steady_clock;
 
 Micros now_micros() {
@@ -361,13 +362,9 @@ TEST(Logger, ShutdownIsIdempotent) {
 TEST(Logger, ShutdownCountsWhatMissesItsDeadlineAsLost) {
   TempDir dir;
   const std::string db = dir.file("lost.db");
-  std::mutex mutex;
-  std::vector<std::string> warnings;
+  WarningCollector warnings;
   evlog::Options options = options_for(db);
-  options.on_warning = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    warnings.emplace_back(line);
-  };
+  options.on_warning = warnings.sink();
   {
     evlog::Logger logger(options);
     ASSERT_TRUE(prime(logger));
@@ -384,10 +381,8 @@ TEST(Logger, ShutdownCountsWhatMissesItsDeadlineAsLost) {
     EXPECT_TRUE(accounted(stats, 11));
     EXPECT_EQ(logger.log({"after", 1, "", ""}).outcome, evlog::Outcome::closed);
   }
-  std::lock_guard lock(mutex);
-  bool warned = false;
-  for (const std::string& w : warnings)
-    warned = warned || lower(w).find("lost") != std::string::npos;
+  const bool warned = warnings.any_of(
+      [](const std::string& w) { return lower(w).find("lost") != std::string::npos; });
   EXPECT_TRUE(warned) << "no warning mentioned the lost events (" << warnings.size()
                       << " warnings)";
   EXPECT_EQ(count_rows(db), 1);

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -29,6 +28,7 @@ using evlog_test::prime;
 using evlog_test::read_rows;
 using evlog_test::SqliteWriteLock;
 using evlog_test::TempDir;
+using evlog_test::WarningCollector;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kCapacity = 16;
@@ -271,19 +271,12 @@ TEST(Overflow, MaxQueueBytesBoundsLargeEvents) {
 TEST(Overflow, DropWarningsAreRateLimited) {
   TempDir dir;
   const std::string db = dir.file("warn.db");
-  std::mutex mutex;
-  std::vector<std::string> warnings;
+  WarningCollector warnings;
   evlog::Options options = tiny_queue(db, evlog::OnFull::drop_newest);
-  options.on_warning = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    warnings.emplace_back(line);
-  };
+  options.on_warning = warnings.sink();
   evlog::Logger logger(options);
   ASSERT_TRUE(prime(logger));
-  {
-    std::lock_guard lock(mutex);
-    warnings.clear();
-  }
+  warnings.clear();
 
   std::uint64_t calls = 1;
   std::size_t during = 0;
@@ -295,9 +288,8 @@ TEST(Overflow, DropWarningsAreRateLimited) {
     while (Clock::now() < end) {
       for (int k = 0; k < 64; ++k, ++calls) (void)logger.log({"flood", i++, "", ""});
     }
-    std::lock_guard guard(mutex);
     during = warnings.size();
-    for (const std::string& w : warnings) seen += "\n  " + w;
+    seen = warnings.all();
   }
   EXPECT_GE(during, 1u) << "no warning during 2.5 s of drops";
   EXPECT_LE(during, 4u) << "more than about one warning a second:" << seen;
@@ -305,14 +297,9 @@ TEST(Overflow, DropWarningsAreRateLimited) {
   expect_settled(logger, db, calls);
   EXPECT_GT(logger.stats().dropped, 0u);
   ASSERT_TRUE(logger.shutdown(kLongWait));
-  std::lock_guard guard(mutex);
-  bool mentions_drops = false;
-  for (const std::string& w : warnings) {
-    mentions_drops = mentions_drops || evlog_test::lower(w).find("drop") != std::string::npos;
-  }
-  std::string all;
-  for (const std::string& w : warnings) all += "\n  " + w;
-  EXPECT_TRUE(mentions_drops) << "no warning mentions the dropped events:" << all;
+  const bool mentions_drops = warnings.any_of(
+      [](const std::string& w) { return evlog_test::lower(w).find("drop") != std::string::npos; });
+  EXPECT_TRUE(mentions_drops) << "no warning mentions the dropped events:" << warnings.all();
 }
 
 // A large event (1,000 bytes of metadata: beyond a slot's inline bytes) for the byte-cap tests.

@@ -2,12 +2,10 @@
 // the sink Options::make_sink makes, batches by size and time, retries transient failures with
 // bounded backoff, survives refused data, and keeps the deadlines of flush and shutdown when the
 // database never answers.
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -30,6 +28,7 @@ using evlog_test::parse_created_at;
 using evlog_test::StoredRow;
 using evlog_test::TempDir;
 using evlog_test::wait_until;
+using evlog_test::WarningCollector;
 using Clock = std::chrono::steady_clock;
 
 // The logger writes through the sink make_sink makes (the file `database` names is not created),
@@ -178,13 +177,9 @@ TEST(Writer, RefusedEventsAreCountedAndTheWriterGoesOn) {
   TempDir dir;
   auto sink = MemorySinkControl::create();
   sink->refuse_type("poison");
-  std::mutex mutex;
-  std::vector<std::string> warnings;
+  WarningCollector warnings;
   evlog::Options options = memory_options(sink, dir.file("unused.db"));
-  options.on_warning = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    warnings.emplace_back(line);
-  };
+  options.on_warning = warnings.sink();
   evlog::Logger logger(options);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(logger.log({"good", i, "", ""}).ok());
   ASSERT_TRUE(logger.log({"poison", 10, "", R"({"which":"first"})"}).ok());
@@ -207,16 +202,13 @@ TEST(Writer, RefusedEventsAreCountedAndTheWriterGoesOn) {
   EXPECT_EQ(stats.lost, 0u);
   // Without a spill directory each dead letter is reported through the warning callback with the
   // database's reason and the event itself.
-  std::lock_guard lock(mutex);
-  std::string all;
-  for (const std::string& w : warnings) all += "\n  " + w;
   for (const char* which : {"first", "second", "third"}) {
-    const bool reported = std::any_of(warnings.begin(), warnings.end(), [&](const std::string& w) {
+    const bool reported = warnings.any_of([&](const std::string& w) {
       return w.find("is refused") != std::string::npos &&
              w.find(std::string(R"(\"which\":\")") + which) != std::string::npos;
     });
     EXPECT_TRUE(reported) << "the " << which
-                          << " dead letter was not reported with its reason:" << all;
+                          << " dead letter was not reported with its reason:" << warnings.all();
   }
 }
 
@@ -358,15 +350,11 @@ TEST(Writer, DeadLettersStopAtTheirCap) {
   TempDir dir;
   auto sink = MemorySinkControl::create();
   sink->refuse_type("poison");
-  std::mutex mutex;
-  std::vector<std::string> warnings;
+  WarningCollector warnings;
   evlog::Options options = memory_options(sink, dir.file("unused.db"));
   options.spill_dir = dir.file("spill");
   options.max_dead_letter_bytes = 4096;
-  options.on_warning = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    warnings.emplace_back(line);
-  };
+  options.on_warning = warnings.sink();
   evlog::Logger logger(options);
   constexpr int kPoison = 100;
   for (int i = 0; i < kPoison; ++i) {
@@ -384,10 +372,7 @@ TEST(Writer, DeadLettersStopAtTheirCap) {
   for (std::string line; std::getline(in, line);) ++kept;
   EXPECT_GE(kept, 5);
   EXPECT_LT(kept, kPoison);
-  std::lock_guard lock(mutex);
-  const auto beyond = std::count_if(warnings.begin(), warnings.end(), [](const std::string& w) {
-    return w.find("max_dead_letter_bytes") != std::string::npos;
-  });
+  const int beyond = static_cast<int>(warnings.count_containing("max_dead_letter_bytes"));
   EXPECT_EQ(beyond, kPoison - kept) << "each dead letter past the cap is reported";
 }
 

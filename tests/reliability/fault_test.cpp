@@ -19,7 +19,6 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -54,32 +53,7 @@ using evlog_test::SqliteFile;
 using evlog_test::SqliteWriteLock;
 using evlog_test::TempDir;
 using evlog_test::wait_until;
-
-// Warnings collected from the writer thread.
-class Warnings {
- public:
-  std::function<void(std::string_view)> sink() {
-    return [this](std::string_view line) {
-      std::lock_guard lock(mutex_);
-      lines_.emplace_back(line);
-    };
-  }
-  bool any_contains(std::string_view text) const {
-    std::lock_guard lock(mutex_);
-    return std::any_of(lines_.begin(), lines_.end(),
-                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
-  }
-  std::string all() const {
-    std::lock_guard lock(mutex_);
-    std::string out;
-    for (const auto& l : lines_) out += l + "\n";
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
+using evlog_test::WarningCollector;
 
 // Every marker 0..n-1 of `type` in the table exactly once, nothing else of that type.
 ::testing::AssertionResult exactly_once(const std::string& db, const std::string& type,
@@ -129,6 +103,23 @@ evlog_reliability::CommandResult run_probe_under_strace(const TempDir& dir,
   return result;
 }
 
+// One run of the spill probe under strace: its database (made ready), spill directory and strace
+// log in a directory of their own, and the number of events it logs.
+struct StraceProbe {
+  TempDir dir;
+  std::string db = dir.file("events.db");
+  std::string spill = dir.file("spill");
+  std::string trace = dir.file("strace.log");
+  int n = static_cast<int>(scale(2000));
+
+  StraceProbe() { create_database(db); }
+
+  // Runs the probe with the strace fault options `strace_fault`.
+  evlog_reliability::CommandResult run(const std::string& strace_fault) const {
+    return run_probe_under_strace(dir, strace_fault, db, spill, trace, n);
+  }
+};
+
 // The lines of the strace log `trace` that contain every one of `needles`.
 std::vector<std::string> trace_lines_with(const std::string& trace,
                                           std::initializer_list<std::string_view> needles) {
@@ -164,7 +155,7 @@ TEST_F(Fault, WriteLockHeldByAnotherProcessFor3s) {
   TempDir dir;
   const std::string db = dir.file("events.db");
   create_database(db);
-  Warnings warnings;
+  WarningCollector warnings;
   evlog::Options options = options_for(db);
   options.on_full = evlog::OnFull::block;
   options.block_timeout = 30s;
@@ -215,7 +206,7 @@ TEST_F(Fault, ReadOnlyDatabaseSpillsThenCatchesUp) {
   options.spill_dir = spill;
   options.spill_after = 100ms;
   options.retry_max = 200ms;
-  Warnings warnings;
+  WarningCollector warnings;
   options.on_warning = warnings.sink();
   evlog::Logger logger(options);  // a database that cannot be written yet is not a config error
 
@@ -259,7 +250,7 @@ TEST_F(Fault, DiskFullSpillsElsewhereAndKeepsTheFileIntact) {
   options.spill_dir = spill;
   options.spill_after = 200ms;
   options.retry_max = 200ms;
-  Warnings warnings;
+  WarningCollector warnings;
   options.on_warning = warnings.sink();
   const std::int64_t early = 40;
   const std::int64_t total = 1000;  // ~1 KiB each: far more than the file system holds
@@ -598,20 +589,15 @@ TEST_F(Fault, LogNeverBlocksWithEverythingFailingAtOnce) {
 // are not counted as spilled (they stay queued and go to a new segment later); once the lock is
 // gone every event is in the table exactly once and the counts are exact.
 TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
-  TempDir dir;
-  const std::string db = dir.file("events.db");
-  const std::string spill = dir.file("spill");
-  const std::string trace = dir.file("strace.log");
-  create_database(db);
-  const int n = static_cast<int>(scale(2000));
+  const StraceProbe probe;
   // The writer thread's fsync calls: the new segment (1), its directory (2), the first append (3).
-  const evlog_reliability::CommandResult result = run_probe_under_strace(
-      dir, "-e trace=fsync -e inject=fsync:error=EIO:when=3", db, spill, trace, n);
+  const evlog_reliability::CommandResult result =
+      probe.run("-e trace=fsync -e inject=fsync:error=EIO:when=3");
   ASSERT_EQ(result.status, 0) << result.output;
 
-  const std::vector<std::string> injected = trace_lines_with(trace, {"INJECTED"});
+  const std::vector<std::string> injected = trace_lines_with(probe.trace, {"INJECTED"});
   ASSERT_FALSE(injected.empty()) << "strace injected nothing:\n" << result.output;
-  EXPECT_FALSE(trace_lines_with(trace, {"INJECTED", "/spill-", ".evs>"}).empty())
+  EXPECT_FALSE(trace_lines_with(probe.trace, {"INJECTED", "/spill-", ".evs>"}).empty())
       << "no injected fsync on a spill segment:\n"
       << injected.front() << "\n"
       << result.output;
@@ -619,10 +605,10 @@ TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
   // The probe reports its counters: at least one failed append, and in the end every event
   // written, none lost, none left spilled.
   EXPECT_GE(probe_spill_failures(result.output), 1) << result.output;
-  EXPECT_NE(result.output.find("final written=" + std::to_string(n) + " "), std::string::npos)
+  EXPECT_NE(result.output.find("final written=" + std::to_string(probe.n) + " "), std::string::npos)
       << result.output;
-  EXPECT_TRUE(exactly_once(db, "fsync", n));
-  EXPECT_TRUE(spill_segments(spill).empty());
+  EXPECT_TRUE(exactly_once(probe.db, "fsync", probe.n));
+  EXPECT_TRUE(spill_segments(probe.spill).empty());
 }
 
 // R12: a process killed after its replay committed a spill file's records but before it deleted
@@ -631,31 +617,25 @@ TEST_F(Fault, FsyncErrorOnASpillFileIsNeverTrusted) {
 // with every record already in the table; the next replay writes them again, and the unique
 // event_id makes that harmless: every event exactly once, and the file deleted.
 TEST_F(Fault, KilledBetweenReplayCommitAndDeleteIsReplayedWithoutDuplicates) {
-  TempDir dir;
-  const std::string db = dir.file("events.db");
-  const std::string spill = dir.file("spill");
-  const std::string trace = dir.file("strace.log");
-  create_database(db);
-  const int n = static_cast<int>(scale(2000));
-  const evlog_reliability::CommandResult result = run_probe_under_strace(
-      dir, "-e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL:when=1", db, spill,
-      trace, n);
+  const StraceProbe probe;
+  const evlog_reliability::CommandResult result =
+      probe.run("-e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL:when=1");
   ASSERT_NE(result.status, 0) << "the probe was not killed:\n" << result.output;
-  ASSERT_FALSE(trace_lines_with(trace, {"unlink", "/spill-", ".evs"}).empty())
+  ASSERT_FALSE(trace_lines_with(probe.trace, {"unlink", "/spill-", ".evs"}).empty())
       << "the kill did not fall at a spill file's deletion:\n"
       << result.output;
   // Killed after the commit: the events are in the table already, and the file is still there.
-  EXPECT_TRUE(exactly_once(db, "fsync", n));
-  ASSERT_EQ(spill_segments(spill).size(), 1u);
+  EXPECT_TRUE(exactly_once(probe.db, "fsync", probe.n));
+  ASSERT_EQ(spill_segments(probe.spill).size(), 1u);
 
-  evlog::Options options = options_for(db);
-  options.spill_dir = spill;
+  evlog::Options options = options_for(probe.db);
+  options.spill_dir = probe.spill;
   options.on_warning = [](std::string_view) {};
   const evlog::ReplayReport report = evlog::replay_spill_directory(options, kLongWait);
   EXPECT_EQ(report.files_left, 0u);
-  EXPECT_EQ(report.stats.replayed, static_cast<std::uint64_t>(n));
-  EXPECT_TRUE(exactly_once(db, "fsync", n));
-  EXPECT_TRUE(spill_segments(spill).empty());
+  EXPECT_EQ(report.stats.replayed, static_cast<std::uint64_t>(probe.n));
+  EXPECT_TRUE(exactly_once(probe.db, "fsync", probe.n));
+  EXPECT_TRUE(spill_segments(probe.spill).empty());
 }
 
 // R13: the disk is full when the writer spills (strace makes write(2) fail with ENOSPC for a
@@ -668,31 +648,26 @@ TEST_F(Fault, KilledBetweenReplayCommitAndDeleteIsReplayedWithoutDuplicates) {
 // off the writes this test aims at. The ENOSPC handling itself is the same code in every build.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST_F(Fault, DiskFullWhileSpillingIsCountedAndSpillingResumes) {
-  TempDir dir;
-  const std::string db = dir.file("events.db");
-  const std::string spill = dir.file("spill");
-  const std::string trace = dir.file("strace.log");
-  create_database(db);
-  const int n = static_cast<int>(scale(2000));
+  const StraceProbe probe;
   // Each thread's writes 2 to 11 fail (strace counts per thread): on the writer thread, every
   // append and new spill file after the first file's header, and its warnings; the probe
   // retries its own report lines.
-  const evlog_reliability::CommandResult result = run_probe_under_strace(
-      dir, "-e trace=write -e inject=write:error=ENOSPC:when=2..11", db, spill, trace, n);
+  const evlog_reliability::CommandResult result =
+      probe.run("-e trace=write -e inject=write:error=ENOSPC:when=2..11");
   ASSERT_EQ(result.status, 0) << result.output;
 
-  EXPECT_FALSE(trace_lines_with(trace, {"ENOSPC", "INJECTED", "spill-", ".evs>"}).empty())
+  EXPECT_FALSE(trace_lines_with(probe.trace, {"ENOSPC", "INJECTED", "spill-", ".evs>"}).empty())
       << "no write to a spill file met ENOSPC:\n"
       << result.output;
   EXPECT_GE(probe_spill_failures(result.output), 1) << result.output;
-  EXPECT_NE(result.output.find("after_spill written=0 spilled=" + std::to_string(n) + " "),
+  EXPECT_NE(result.output.find("after_spill written=0 spilled=" + std::to_string(probe.n) + " "),
             std::string::npos)
       << "spilling did not resume once the disk had room:\n"
       << result.output;
-  EXPECT_NE(result.output.find("final written=" + std::to_string(n) + " "), std::string::npos)
+  EXPECT_NE(result.output.find("final written=" + std::to_string(probe.n) + " "), std::string::npos)
       << result.output;
-  EXPECT_TRUE(exactly_once(db, "fsync", n));
-  EXPECT_TRUE(spill_segments(spill).empty());
+  EXPECT_TRUE(exactly_once(probe.db, "fsync", probe.n));
+  EXPECT_TRUE(spill_segments(probe.spill).empty());
 }
 #endif
 

@@ -320,6 +320,24 @@ TEST(SpillFormat, NotASpillFileIsReportedNotParsed) {
   EXPECT_TRUE(evlog::inspect_spill_file(dir.file("real.evs")).clean());
 }
 
+// Logs event_number(0..n-1) while the caller holds the database's write lock, and waits until the
+// writer has spilled all of them (none is left in the queue).
+::testing::AssertionResult log_until_spilled(evlog::Logger& logger, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Logged e = event_number(i);
+    const evlog::Result r = logger.log({e.type, e.user_id, e.user_type, e.metadata});
+    if (!r.ok()) {
+      return ::testing::AssertionFailure()
+             << "event " << i << ": " << evlog::to_string(r.outcome) << " " << r.message;
+    }
+  }
+  if (!evlog_test::wait_until([&] { return logger.stats().spilled == n; }, 30s)) {
+    return ::testing::AssertionFailure()
+           << "not all spilled: " << evlog_test::describe(logger.stats());
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // A live process replays its own spill file through the descriptor it holds: what the file's
 // path names may change meanwhile (renamed away and a symlink planted in its place), and its
 // events are still replayed, none counted lost.
@@ -338,12 +356,7 @@ TEST(SpillFormat, OwnFileIsReplayedThroughItsDescriptorWhateverItsPathBecomes) {
   constexpr std::size_t kEvents = 300;
   {
     evlog_test::SqliteWriteLock lock(db);
-    for (std::size_t i = 0; i < kEvents; ++i) {
-      const Logged e = event_number(i);
-      ASSERT_TRUE(logger.log({e.type, e.user_id, e.user_type, e.metadata}).ok());
-    }
-    ASSERT_TRUE(evlog_test::wait_until([&] { return logger.stats().spilled == kEvents; }, 30s))
-        << evlog_test::describe(logger.stats());
+    ASSERT_TRUE(log_until_spilled(logger, kEvents));
     const std::vector<std::string> files = spill_segments(spill);
     ASSERT_EQ(files.size(), 1u);
     std::filesystem::rename(files.front(), dir.file("moved-away"));
@@ -382,11 +395,7 @@ TEST(SpillFormat, OwnFileWithADamagedHeaderLosesNoEvent) {
   constexpr std::size_t kEvents = 200;
   {
     evlog_test::SqliteWriteLock lock(db);
-    for (std::size_t i = 0; i < kEvents; ++i) {
-      const Logged e = event_number(i);
-      ASSERT_TRUE(logger.log({e.type, e.user_id, e.user_type, e.metadata}).ok());
-    }
-    ASSERT_TRUE(evlog_test::wait_until([&] { return logger.stats().spilled == kEvents; }, 30s));
+    ASSERT_TRUE(log_until_spilled(logger, kEvents));
     const std::vector<std::string> files = spill_segments(spill);
     ASSERT_EQ(files.size(), 1u);
     std::string bytes = read_file(files.front());

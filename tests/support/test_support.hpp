@@ -6,6 +6,7 @@
 //   - SqliteWriteLock: a second connection holding the write lock (BEGIN IMMEDIATE).
 //   - MemorySink: an evlog::Sink test double that records batches and injects transient
 //     failures, refusals of one event type and delays, controlled through MemorySinkControl.
+//   - WarningCollector: keeps the lines Options::on_warning is given, for any thread to inspect.
 //   - accounted(): the accounting identity of evlog::Stats against a number of log() calls.
 //   - parse_created_at(), is_uuid_v7(), uuid_unix_ms(), names_field(), wait_until().
 #pragma once
@@ -407,6 +408,67 @@ inline std::function<std::unique_ptr<evlog::Sink>()> MemorySinkControl::factory(
     return std::make_unique<MemorySink>(self);
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// WarningCollector: the lines the logger passes to Options::on_warning (from its writer thread),
+// kept for the test thread to inspect at any time.
+
+class WarningCollector {
+ public:
+  WarningCollector() = default;
+  WarningCollector(const WarningCollector&) = delete;
+  WarningCollector& operator=(const WarningCollector&) = delete;
+
+  // What Options::on_warning takes. It refers to this collector, which must outlive the logger.
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mutex_);
+      lines_.emplace_back(line);
+    };
+  }
+
+  // A copy of the lines so far, in the order they came.
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return lines_.size();
+  }
+  // Forgets the lines so far (e.g. the start-up's, before the part a test looks at).
+  void clear() {
+    std::lock_guard lock(mutex_);
+    lines_.clear();
+  }
+
+  // True when some line contains `text`.
+  bool any_contains(std::string_view text) const { return count_containing(text) > 0; }
+  // How many lines contain `text`.
+  std::size_t count_containing(std::string_view text) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(lines_.begin(), lines_.end(),
+                      [&](const std::string& l) { return l.find(text) != std::string::npos; }));
+  }
+  // True when `pred` holds for some line. `pred` runs on a copy, outside the lock.
+  bool any_of(const std::function<bool(const std::string&)>& pred) const {
+    const std::vector<std::string> copy = lines();
+    return std::any_of(copy.begin(), copy.end(), pred);
+  }
+
+  // Every line, each on a line of its own and indented, for a failure message.
+  std::string all() const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const std::string& l : lines_) out += "\n  " + l;
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Accounting.
