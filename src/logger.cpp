@@ -263,7 +263,16 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     deadline = Clock::now() + options_.block_timeout;
   }
 
+  // The bounded wait (kFreeingWait) for a state that a consumer or another producer is about to
+  // end: true while it lasts, so the caller yields and tries again.
   Clock::time_point freeing_until{};
+  const auto keep_trying = [&freeing_until] {
+    const auto now = Clock::now();
+    if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
+    if (now >= freeing_until) return false;
+    std::this_thread::yield();
+    return true;
+  };
   for (unsigned spins = 0;; ++spins) {
     const Admission admission = try_admit(event, unix_ns, random, heap.get(), heap_bytes, ticket);
     if (admission == Admission::admitted) {
@@ -279,13 +288,8 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     const bool may_wait_for_cell =
         delivery == Delivery::committed || options_.on_full != OnFull::drop_newest;
     if (may_wait_for_cell && admission == Admission::queue_full &&
-        queue_.size_approx() < queue_.capacity()) {
-      const auto now = Clock::now();
-      if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
-      if (now < freeing_until) {
-        std::this_thread::yield();
-        continue;
-      }
+        queue_.size_approx() < queue_.capacity() && keep_trying()) {
+      continue;
     }
     writer_->wake_if_sleeping();
     // A committed event waits for room within its deadline: it is never dropped silently, and
@@ -294,8 +298,11 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     // drop_oldest evicts for a full queue only. A full byte budget is held by large events that
     // may be anywhere (often in the writer's batch, being written): evicting the small events at
     // the head would free nothing and drop one event after another, so the new event is dropped.
+    // Nothing to evict means the queue changed since the push failed: the consumer emptied it
+    // (the push now succeeds), or the oldest position is claimed by a producer that has not
+    // published it yet. Neither is a full queue, so the new event is not dropped for it.
     if (!wait && options_.on_full == OnFull::drop_oldest && admission == Admission::queue_full &&
-        evict_oldest()) {
+        (evict_oldest() || keep_trying())) {
       continue;
     }
     if (!wait || Clock::now() >= deadline) {
