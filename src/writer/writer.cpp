@@ -23,6 +23,14 @@ void register_fork_handlers() {
   (void)registered;
 }
 
+// After finishing a committed caller's ticket, how long the writer polls for the next request
+// before it sleeps. A caller logging critical events back to back (a request thread handling one
+// action after another) logs its next one within microseconds of being woken; finding the writer
+// awake saves it the wake-up (a mutex and a futex call on its side, the writer's scheduling
+// latency on the other: ≈ 30 µs here). Polling yields the core, so runnable threads (the callers
+// just woken) go first; past this the writer sleeps as usual.
+constexpr std::chrono::microseconds kCallerFollowUp{50};
+
 }  // namespace
 
 void Writer::prepare_fork() noexcept {
@@ -228,7 +236,11 @@ bool Writer::run_once(Clock::time_point& next_tick) {
   const bool due = stop || urgent != urgent_seen_ || replay_pending ||
                    queue_.size_approx() >= config_.wake_stride || now >= next_tick;
   if (!due) {
-    sleep_until(next_tick);
+    if (now < poll_until_) {
+      std::this_thread::yield();
+    } else {
+      sleep_until(next_tick);
+    }
     return true;
   }
   urgent_seen_ = urgent;
@@ -255,6 +267,10 @@ bool Writer::run_once(Clock::time_point& next_tick) {
     replay_step();
   }
   publish_progress();
+  if (finished_tickets_) {
+    finished_tickets_ = false;
+    poll_until_ = Clock::now() + kCallerFollowUp;
+  }
   return !(stop && batch_.empty() && queue_.size_approx() == 0 &&
            (failing_state_ || !spill_ || !spill_->has_own_segments()));
 }
@@ -386,6 +402,7 @@ void Writer::settle(Pending& pending, CommitTicket::State state, std::string_vie
   if (pending.record.ticket && state != CommitTicket::State::pending) {
     if (!reason.empty()) pending.record.ticket->reason.assign(reason);
     pending.record.ticket->finish(state);
+    finished_tickets_ = true;
   }
   pending.record.release();
 }

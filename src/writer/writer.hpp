@@ -14,7 +14,9 @@
 //
 // When it runs: every `tick` (max_delay / 2) while events wait; at once when a producer sees the
 // queue pass `wake_stride` events, or when someone waits (committed delivery, flush, shutdown).
-// Producers at a paced rate never wake it, so log() makes no system call.
+// Producers at a paced rate never wake it, so log() makes no system call. After a batch that
+// finished committed callers' tickets it polls (yielding the core) for kCallerFollowUp before
+// it sleeps: a request thread that logs critical events back to back then finds it awake.
 //
 // Threads:
 //   - start(), stop(): the owning Logger, once each.
@@ -76,6 +78,7 @@ struct ProducerCounters {
   std::atomic<std::uint64_t> dropped_bytes_full{0};
   std::atomic<std::uint64_t> committed_waits{0};
   std::atomic<std::uint64_t> commit_timeouts{0};
+  std::atomic<std::uint32_t> commit_waiters{0};  // callers now waiting for a commit (a gauge)
 };
 
 struct WriterCounters {
@@ -218,6 +221,9 @@ class Writer {
   Clock::time_point next_spill_attempt_{};
   unsigned attempt_ = 0;
   ReplayTally tally_;
+  // Until then the writer polls instead of sleeping: it has just woken committed callers.
+  Clock::time_point poll_until_{};
+  bool finished_tickets_ = false;  // this turn of the loop finished a caller's ticket
 
   // Wake-up: the writer sleeps on wake_cv_; wake_requested_ is guarded by wake_mu_.
   std::mutex wake_mu_;
