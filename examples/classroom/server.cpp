@@ -25,6 +25,10 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
   server_.set_keep_alive_max_count(100000);
   server_.set_read_timeout(5, 0);
   server_.set_write_timeout(5, 0);
+  // httplib writes a response's headers and body in separate writes. With Nagle's algorithm the
+  // body then waits for the client's ACK of the headers, which a client with nothing to send
+  // delays (40 ms on Linux): every request on a keep-alive connection took 44 ms.
+  server_.set_tcp_nodelay(true);
   add_page_routes(server_, *app_);
   add_action_routes(server_, *app_);
   add_admin_routes(server_, *app_);
