@@ -4,9 +4,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
+#include <thread>
 
 namespace evlog::detail {
 
@@ -39,7 +42,32 @@ bool refuses_row(int primary) {
   return primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG;
 }
 
+// The busy handler's sleeps: kBusyFirstSleep, doubling to at most kBusyLongestSleep.
+constexpr std::chrono::microseconds kBusyFirstSleep{250};
+constexpr std::chrono::microseconds kBusyLongestSleep{2000};
+
 }  // namespace
+
+int SqliteSink::on_busy(void* self, int attempt) noexcept {
+  // SQLite's own handler (sqlite3_busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25, ... 100 ms
+  // between attempts. The writer shares the file with request threads that hold the write lock
+  // for a few hundred microseconds each (their own commits, or --logging sync): it kept losing
+  // the race and slept whole milliseconds while committed callers waited on it. In the classroom
+  // app's task_complete load (wrk, 32 connections) that gave ≈ 1,100 requests/s at p50 20 ms;
+  // with 0.25, 0.5, 1, 2, 2, ... ms it gave ≈ 1,600 at p50 6–10 ms (three runs each). The total
+  // is still db_timeout, and a lock held for long costs one attempt per kBusyLongestSleep.
+  auto& sink = *static_cast<SqliteSink*>(self);
+  const auto now = std::chrono::steady_clock::now();
+  if (attempt == 0) sink.busy_since_ = now;  // SQLite counts attempts from 0 for each wait
+  const auto waited = now - sink.busy_since_;
+  if (waited >= sink.busy_timeout_) return 0;  // give up: the call returns SQLITE_BUSY
+  auto sleep = kBusyFirstSleep * (std::int64_t{1} << std::min(attempt, 10));
+  sleep = std::min<std::chrono::microseconds>(sleep, kBusyLongestSleep);
+  const auto left =
+      std::chrono::duration_cast<std::chrono::microseconds>(sink.busy_timeout_ - waited);
+  std::this_thread::sleep_for(std::min(sleep, left) + std::chrono::microseconds(1));
+  return 1;
+}
 
 SqliteSink::SqliteSink(std::string path, std::string table, Durability durability,
                        std::chrono::milliseconds busy_timeout)
@@ -147,7 +175,7 @@ SinkStatus SqliteSink::open_connection() {
     return status;
   }
   sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_.count()));
+  sqlite3_busy_handler(db_, &SqliteSink::on_busy, this);
   // journal_mode=WAL is persistent in the file; it needs a brief exclusive lock the first time.
   sqlite3_stmt* stmt = nullptr;
   rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);

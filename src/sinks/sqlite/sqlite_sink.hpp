@@ -1,7 +1,8 @@
 // SqliteSink — writes batches into a table of a SQLite file.
 //
-// WAL mode, `synchronous` from Options::durability, a busy timeout of Options::db_timeout, every
-// batch in one BEGIN IMMEDIATE transaction through one prepared statement:
+// WAL mode, `synchronous` from Options::durability, a busy wait of up to Options::db_timeout in
+// short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction through one prepared
+// statement:
 //   INSERT INTO t(event_id, ...) VALUES (?, ...) ON CONFLICT(event_id) DO NOTHING
 // Only the event_id conflict is ignored: a CHECK or NOT NULL failure is reported as a refusal of
 // that row (never swallowed, as INSERT OR IGNORE would).
@@ -51,6 +52,8 @@ class SqliteSink final : public Sink {
   SinkStatus failed_to_configure(int rc, std::string_view doing);  // failure(), then close()
   void close() noexcept;
   int exec(const char* sql);
+  // The busy handler: retries with short sleeps until busy_timeout_ has passed in all.
+  static int on_busy(void* self, int attempt) noexcept;
 
   const std::string path_;
   const std::string table_;
@@ -61,6 +64,7 @@ class SqliteSink final : public Sink {
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   bool ready_ = false;
+  std::chrono::steady_clock::time_point busy_since_{};  // the current busy wait's start
 };
 
 }  // namespace evlog::detail
