@@ -1,5 +1,5 @@
-// The PostgreSQL sink against a real server: a stopped backend, an older table adopted, jsonb's
-// refusals caught before a batch, secrets never shown.
+// The PostgreSQL sink against a real server: a stopped backend, older tables adopted (or refused),
+// a re-sent batch, jsonb's refusals caught before a batch, secrets never shown.
 #include <signal.h>
 
 #include <atomic>
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "pg_support.hpp"
+#include "sinks/postgres/postgres_sink.hpp"
 #include "test_support.hpp"
 
 namespace evlog_test {
@@ -130,6 +131,83 @@ TEST(PostgresSink, AdoptsTheOlderTableShape) {
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table +
                       "' AND indexdef LIKE 'CREATE UNIQUE INDEX%event_id%'"),
             1);
+}
+
+// An older table that already has an index leading with (event_type, created_at), under a name
+// of its own, gets no second one (it would only double the cost of every insert); a table with an
+// event_id column but no unique index on it is refused, as exactly-once rests on that index, and
+// its rows are left alone.
+TEST(PostgresSink, AdoptsExistingIndexesAndRefusesAnEventIdWithoutAUniqueIndex) {
+  EVLOG_REQUIRE_PG();
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  const std::string indexed = unique_table("indexed");
+  db.exec(
+      "CREATE TABLE " + indexed +
+      " (id bigserial PRIMARY KEY, event_id uuid UNIQUE, event_type text NOT NULL, user_id "
+      "bigint, user_type text, metadata jsonb, created_at timestamptz NOT NULL); CREATE INDEX " +
+      indexed + "_by_type_and_time ON " + indexed + " (event_type, created_at, user_id)");
+  {
+    evlog::Logger logger(pg_options(indexed));
+    ASSERT_EQ(logger
+                  .log({.type = "task_start", .user_id = 3, .user_type = {}, .metadata = {}},
+                       evlog::Delivery::committed)
+                  .outcome,
+              evlog::Outcome::committed);
+  }
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = '" + indexed + "'"), 3)
+      << "expected the primary key, the unique event_id and _by_type_and_time only";
+
+  const std::string plain = unique_table("plain_event_id");
+  db.exec("CREATE TABLE " + plain +
+          " (id bigserial PRIMARY KEY, event_id uuid, event_type text NOT NULL, user_id bigint, "
+          "user_type text, metadata jsonb, created_at timestamptz NOT NULL); INSERT INTO " +
+          plain + " (event_type, created_at) VALUES ('keep me', now())");
+  try {
+    evlog::Logger logger(pg_options(plain));
+    FAIL() << "a table whose event_id has no unique index was accepted";
+  } catch (const evlog::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(plain), std::string::npos) << message;
+    EXPECT_NE(message.find("unique index"), std::string::npos) << message;
+  }
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + plain + " WHERE event_type = 'keep me'"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = '" + plain + "'"), 1);
+}
+
+// A batch is written with COPY; one re-sent after its outcome was unknown holds rows already in
+// the table, so COPY refuses it as a whole (SQLSTATE 23505, nothing committed) and the sink sends
+// it again through the statement that skips them: the new rows land, none twice.
+TEST(PostgresSink, ABatchPartlyInTheTableAddsOnlyTheRestOnce) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("resent");
+  evlog::detail::PostgresSink sink(pg_uri(table), table, std::chrono::milliseconds(2000));
+  ASSERT_TRUE(sink.open().ok());
+  const std::string ids[] = {"01930000-0000-7000-8000-000000000001",
+                             "01930000-0000-7000-8000-000000000002",
+                             "01930000-0000-7000-8000-000000000003"};
+  auto row = [](std::string_view id, std::int64_t user) {
+    return evlog::Row{.event_id = id,
+                      .type = "page_view",
+                      .user_id = user,
+                      .user_type = "student",
+                      .metadata = R"({"path":"/tasks/3"})",
+                      .created_at = "2026-12-02T10:00:00.000001Z"};
+  };
+  const std::vector<evlog::Row> first = {row(ids[0], 1), row(ids[1], 2)};
+  const evlog::SinkStatus written = sink.write(first);
+  ASSERT_TRUE(written.ok()) << written.message;
+  const std::vector<evlog::Row> again = {row(ids[1], 2), row(ids[2], 3), row(ids[0], 1)};
+  const evlog::SinkStatus resent = sink.write(again);
+  ASSERT_TRUE(resent.ok()) << resent.message;
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 3);
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), 3);
+  EXPECT_EQ(db.scalar("SELECT user_id FROM " + table + " WHERE event_id = '" + ids[2] + "'"), 3);
+  // And the next fresh batch goes by COPY again.
+  const std::string next = "01930000-0000-7000-8000-000000000004";
+  const std::vector<evlog::Row> fresh = {row(next, 4)};
+  ASSERT_TRUE(sink.write(fresh).ok());
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 4);
 }
 
 TEST(PostgresSink, RejectsWhatJsonbWouldRefuseAndKeepsNeighbours) {

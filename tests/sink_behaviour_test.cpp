@@ -139,9 +139,11 @@ TEST_P(SinkBehaviour, ExactlyOnceThroughFaults) {
 
 TEST_P(SinkBehaviour, ValuesRoundTripExactly) {
   evlog::Logger logger(options());
-  const std::string user_type = "'; DROP TABLE analytics_events;-- \"q\" \\ 😀";
-  const std::string metadata =
-      R"({"quote":"it's \"x\"","emoji":"😀","nested":{"a":[1,2,{"b":null}]}})";
+  // Quotes and SQL for the statement; tab, newline, carriage return and backslashes (\N, \.)
+  // for COPY's text format, inside a value and between JSON tokens.
+  const std::string user_type = "'; DROP TABLE analytics_events;-- \"q\" \\ \\N \\. \t\n\r 😀";
+  const std::string metadata = std::string(R"({"quote":"it's \"x\"",)") + "\t\n\r" +
+                               R"("bs":"\\N\\.","emoji":"😀","nested":{"a":[1,2,{"b":null}]}})";
   ASSERT_EQ(logger
                 .log({.type = "quiz_attempt",
                       .user_id = -9007199254740993LL,
@@ -159,6 +161,8 @@ TEST_P(SinkBehaviour, ValuesRoundTripExactly) {
     // jsonb normalises layout; the values are what was logged.
     EXPECT_EQ(text("SELECT metadata->>'quote' FROM " + table_), "it's \"x\"");
     EXPECT_EQ(text("SELECT metadata->>'emoji' FROM " + table_), "😀");
+    EXPECT_EQ(text("SELECT metadata->>'bs' FROM " + table_), "\\N\\.");
+    EXPECT_EQ(text("SELECT metadata->'nested'->'a'->>2 FROM " + table_), R"({"b": null})");
   }
 }
 

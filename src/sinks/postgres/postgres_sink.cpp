@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <charconv>
 #include <vector>
 
 #include "evlog/error.hpp"
@@ -29,6 +30,20 @@ void append_element(std::string& out, std::string_view value) {
     out.push_back(c);
   }
   out.push_back('"');
+}
+
+// One field of COPY's text format: backslash, tab, newline and carriage return escaped (the only
+// bytes the format gives a meaning); everything else is copied as it is.
+void append_copy_field(std::string& out, std::string_view value) {
+  for (std::size_t at = 0;;) {
+    const std::size_t special = value.find_first_of("\\\t\n\r", at);
+    out.append(value.substr(at, special - at));
+    if (special == std::string_view::npos) return;
+    const char c = value[special];
+    out.push_back('\\');
+    out.push_back(c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\');
+    at = special + 1;
+  }
 }
 
 // Waits until the connection's socket is ready for `events`, or `deadline` or `give_up_at`
@@ -178,9 +193,63 @@ SinkStatus PostgresSink::classify(const char* what, const std::string& sqlstate,
   return SinkStatus::transient_error(std::move(message));
 }
 
+std::string PostgresSink::why_waiting_failed(const char* waiting_for) const {
+  if (PQstatus(conn_) != CONNECTION_OK) return PQerrorMessage(conn_);
+  return std::string("no ") + waiting_for + " within " + std::to_string(timeout_.count()) + " ms";
+}
+
+SinkStatus PostgresSink::lost(const char* what, const std::string& why) {
+  std::string message = scrub("postgres: " + std::string(what) + " on " + display_ + ": " + why);
+  close();  // the outcome is unknown: the batch is re-sent on a new connection
+  return SinkStatus::transient_error(std::move(message));
+}
+
+bool PostgresSink::flush_output(Clock::time_point deadline) {
+  for (int f; (f = PQflush(conn_)) != 0;) {
+    // Reading while waiting to write: a server that answers early (an error) must not deadlock
+    // with a client that only writes.
+    if (f < 0 || !wait_socket(conn_, POLLOUT | POLLIN, deadline, give_up_at_) ||
+        !PQconsumeInput(conn_)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool PostgresSink::await_result(Clock::time_point deadline) {
+  while (PQisBusy(conn_)) {
+    if (!wait_socket(conn_, POLLIN, deadline, give_up_at_) || !PQconsumeInput(conn_)) return false;
+  }
+  return true;
+}
+
+SinkStatus PostgresSink::collect(const char* what, Clock::time_point deadline) {
+  SinkStatus status = SinkStatus::success();
+  for (;;) {
+    if (!await_result(deadline)) {
+      return lost(what, why_waiting_failed("answer"));
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) break;
+    const ExecStatusType s = PQresultStatus(result);
+    if (status.ok() && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      last_sqlstate_ = state ? state : "";
+      status = classify(what, last_sqlstate_, PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = status.ok() ? "" : status.message;
+    return lost(what, message.empty() ? std::string(PQerrorMessage(conn_)) : message);
+  }
+  return status;
+}
+
 SinkStatus PostgresSink::run(const char* what, const std::string& sql, int params,
                              const char* const* values, bool prepared) {
   const auto deadline = Clock::now() + timeout_;
+  last_sqlstate_.clear();
   // An empty `sql` collects the answer to a command the caller already sent (PQsendPrepare).
   const int sent =
       sql.empty() ? 1
@@ -188,40 +257,49 @@ SinkStatus PostgresSink::run(const char* what, const std::string& sql, int param
       : params > 0
           ? PQsendQueryParams(conn_, sql.c_str(), params, nullptr, values, nullptr, nullptr, 0)
           : PQsendQuery(conn_, sql.c_str());
-  auto lost = [&](const std::string& why) {
-    std::string message = scrub("postgres: " + std::string(what) + " on " + display_ + ": " + why);
-    close();  // the outcome is unknown: the batch is re-sent on a new connection
-    return SinkStatus::transient_error(std::move(message));
-  };
-  if (!sent) return lost(PQerrorMessage(conn_));
-  for (int f; (f = PQflush(conn_)) != 0;) {
-    if (f < 0) return lost(PQerrorMessage(conn_));
-    if (!wait_socket(conn_, POLLOUT | POLLIN, deadline, give_up_at_))
-      return lost("timed out sending");
-    if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
+  if (!sent) return lost(what, PQerrorMessage(conn_));
+  if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
+  return collect(what, deadline);
+}
+
+SinkStatus PostgresSink::copy_in(const char* what, std::string_view data) {
+  const auto deadline = Clock::now() + timeout_;
+  last_sqlstate_.clear();
+  if (!PQsendQuery(conn_, copy_sql_.c_str())) return lost(what, PQerrorMessage(conn_));
+  if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
+  // The server answers COPY with CopyInResponse, or with an error (the table is gone, say).
+  if (!await_result(deadline)) return lost(what, why_waiting_failed("answer to COPY"));
+  PGresult* start = PQgetResult(conn_);
+  if (start == nullptr) return lost(what, PQerrorMessage(conn_));
+  if (PQresultStatus(start) != PGRES_COPY_IN) {
+    const char* state = PQresultErrorField(start, PG_DIAG_SQLSTATE);
+    const std::string sqlstate = state ? state : "";
+    const std::string message = PQresultErrorMessage(start);
+    PQclear(start);
+    SinkStatus rest = collect(what, deadline);  // drains the query's remaining results
+    if (conn_ == nullptr) return rest;          // lost meanwhile
+    last_sqlstate_ = sqlstate;
+    return classify(what, sqlstate, message);
   }
-  SinkStatus status = SinkStatus::success();
-  for (;;) {
-    while (PQisBusy(conn_)) {
-      if (!wait_socket(conn_, POLLIN, deadline, give_up_at_)) {
-        return lost("no answer within " + std::to_string(timeout_.count()) + " ms");
-      }
-      if (!PQconsumeInput(conn_)) return lost(PQerrorMessage(conn_));
+  PQclear(start);
+  // In slices, so that libpq's output buffer stays small; in non-blocking mode a slice that does
+  // not fit waits until the socket drains.
+  constexpr std::size_t kSlice = 256 * 1024;
+  for (std::size_t at = 0; at < data.size();) {
+    const std::size_t n = std::min(kSlice, data.size() - at);
+    const int put = PQputCopyData(conn_, data.data() + at, static_cast<int>(n));
+    if (put < 0) return lost(what, PQerrorMessage(conn_));
+    if (put == 0) {
+      if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
+      continue;
     }
-    PGresult* result = PQgetResult(conn_);
-    if (result == nullptr) break;
-    const ExecStatusType s = PQresultStatus(result);
-    if (status.ok() && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      status = classify(what, state ? state : "", PQresultErrorMessage(result));
-    }
-    PQclear(result);
+    at += n;
   }
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string message = status.ok() ? "" : status.message;
-    return lost(message.empty() ? std::string(PQerrorMessage(conn_)) : message);
+  for (int end; (end = PQputCopyEnd(conn_, nullptr)) != 1;) {
+    if (end < 0 || !flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
   }
-  return status;
+  if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
+  return collect(what, deadline);
 }
 
 SinkStatus PostgresSink::open() {
@@ -264,6 +342,32 @@ SinkStatus PostgresSink::open_unguarded() {
   return SinkStatus::success();
 }
 
+SinkStatus PostgresSink::query_column(const std::string& sql, const std::string& param,
+                                      std::vector<std::string>& out) {
+  out.clear();
+  const char* values[] = {param.c_str()};
+  if (!PQsendQueryParams(conn_, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0)) {
+    return lost("reading the table's shape", PQerrorMessage(conn_));
+  }
+  const auto deadline = Clock::now() + timeout_;
+  if (!flush_output(deadline))
+    return lost("reading the table's shape", why_waiting_failed("room to send"));
+  bool read = false;
+  for (;;) {
+    if (!await_result(deadline))
+      return lost("reading the table's shape", why_waiting_failed("answer"));
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) break;
+    if (!read && PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+      read = true;
+    }
+    PQclear(r);
+  }
+  if (!read) return lost("reading the table's shape", "the query failed");
+  return SinkStatus::success();
+}
+
 SinkStatus PostgresSink::ensure_table() {
   const std::string t = quoted(table_);
   // One process at a time creates or adopts the table (an advisory lock for the transaction).
@@ -274,35 +378,12 @@ SinkStatus PostgresSink::ensure_table() {
                                     "event_type text NOT NULL, user_id bigint, user_type text, "
                                     "metadata jsonb, created_at timestamptz NOT NULL)");
   if (!status.ok()) return status;
-  PGresult* columns = nullptr;
-  {
-    const char* values[] = {table_.c_str()};
-    if (!PQsendQueryParams(conn_,
-                           "SELECT column_name FROM information_schema.columns WHERE "
-                           "table_schema = current_schema() AND table_name = $1",
-                           1, nullptr, values, nullptr, nullptr, 0)) {
-      return SinkStatus::transient_error(scrub(PQerrorMessage(conn_)));
-    }
-    const auto deadline = Clock::now() + timeout_;
-    while (PQflush(conn_) == 1 && wait_socket(conn_, POLLOUT, deadline, give_up_at_)) {
-    }
-    while (PQisBusy(conn_)) {
-      if (!wait_socket(conn_, POLLIN, deadline, give_up_at_) || !PQconsumeInput(conn_)) {
-        return SinkStatus::transient_error("postgres: reading the table's columns timed out");
-      }
-    }
-    for (PGresult* r; (r = PQgetResult(conn_)) != nullptr;) {
-      if (columns == nullptr && PQresultStatus(r) == PGRES_TUPLES_OK) {
-        columns = r;
-      } else {
-        PQclear(r);
-      }
-    }
-  }
-  if (columns == nullptr) return SinkStatus::transient_error("postgres: cannot read columns");
   std::vector<std::string> names;
-  for (int i = 0; i < PQntuples(columns); ++i) names.emplace_back(PQgetvalue(columns, i, 0));
-  PQclear(columns);
+  status = query_column(
+      "SELECT column_name FROM information_schema.columns WHERE "
+      "table_schema = current_schema() AND table_name = $1",
+      table_, names);
+  if (!status.ok()) return status;
   auto has = [&](const char* c) { return std::find(names.begin(), names.end(), c) != names.end(); };
   for (const char* required : {"event_type", "user_id", "user_type", "metadata", "created_at"}) {
     if (!has(required)) {
@@ -311,21 +392,51 @@ SinkStatus PostgresSink::ensure_table() {
                                         " cannot be adopted: it has no column '" + required + "'");
     }
   }
+  // The table's plain indexes (no predicate, no expression), each as its first two key columns,
+  // with " unique" for a unique index of one column: "event_id unique", "event_type,created_at".
+  std::vector<std::string> indexes;
+  status = query_column(
+      "SELECT (SELECT attname FROM pg_attribute WHERE attrelid = i.indrelid AND attnum = "
+      "i.indkey[0]) || CASE WHEN i.indnkeyatts >= 2 THEN ',' || (SELECT attname FROM "
+      "pg_attribute WHERE attrelid = i.indrelid AND attnum = i.indkey[1]) ELSE '' END || CASE "
+      "WHEN i.indisunique AND i.indnkeyatts = 1 THEN ' unique' ELSE '' END FROM pg_index i WHERE "
+      "i.indrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1)) AND "
+      "i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL",
+      table_, indexes);
+  if (!status.ok()) return status;
+  auto has_index = [&](std::string_view prefix) {
+    return std::any_of(indexes.begin(), indexes.end(),
+                       [&](const std::string& i) { return i.starts_with(prefix); });
+  };
   std::string adopt;
   if (!has("event_id")) {
     // The older shape: add the column and its unique index; old rows keep a NULL event_id.
     adopt = "ALTER TABLE " + t + " ADD COLUMN event_id uuid; CREATE UNIQUE INDEX IF NOT EXISTS " +
             quoted(table_ + "_event_id") + " ON " + t + " (event_id); ";
+  } else if (!has_index("event_id unique")) {
+    // Exactly-once rests on that index: without it a re-sent COPY would duplicate rows (and
+    // ON CONFLICT (event_id) cannot work). Building it on someone's table is their decision.
+    run("rolling back", "ROLLBACK");
+    return SinkStatus::invalid_config("postgres: table '" + table_ + "' on " + display_ +
+                                      " cannot be adopted: its event_id column has no unique "
+                                      "index (CREATE UNIQUE INDEX ... ON " +
+                                      table_ + " (event_id))");
   }
-  status = run("adopting the table", adopt + "CREATE INDEX IF NOT EXISTS " +
-                                         quoted(table_ + "_event_type_created_at") + " ON " + t +
-                                         " (event_type, created_at); COMMIT");
+  // An index that already leads with (event_type, created_at), whatever its name, serves: a
+  // second one would only double the cost of every insert.
+  if (!has_index("event_type,created_at")) {
+    adopt += "CREATE INDEX IF NOT EXISTS " + quoted(table_ + "_event_type_created_at") + " ON " +
+             t + " (event_type, created_at); ";
+  }
+  status = run("adopting the table", adopt + "COMMIT");
   if (!status.ok()) return status;
   return prepare_insert();
 }
 
 SinkStatus PostgresSink::prepare_insert() {
   const std::string t = quoted(table_);
+  copy_sql_ =
+      "COPY " + t + " (event_id, event_type, user_id, user_type, metadata, created_at) FROM STDIN";
   const std::string insert =
       "INSERT INTO " + t +
       " (event_id, event_type, user_id, user_type, metadata, created_at) SELECT * FROM "
@@ -342,6 +453,52 @@ SinkStatus PostgresSink::write_unguarded(std::span<const Row> rows) {
     SinkStatus status = open();
     if (!status.ok()) return status;
   }
+  // First as a plain COPY, which the unique index on event_id makes safe: a row already in the
+  // table (a batch re-sent after its outcome was unknown) fails the whole COPY, and nothing of it
+  // is committed. Only then is the batch sent again through the statement that skips such rows.
+  SinkStatus status = copy_rows(rows);
+  if (status.code == SinkStatus::Code::refused && last_sqlstate_ == "23505") {
+    status = insert_skipping_duplicates(rows);
+  }
+  return status;
+}
+
+SinkStatus PostgresSink::copy_rows(std::span<const Row> rows) {
+  copy_data_.clear();
+  for (const Row& r : rows) {
+    copy_data_.append(r.event_id);
+    copy_data_.push_back('\t');
+    append_copy_field(copy_data_, r.type);
+    copy_data_.push_back('\t');
+    if (r.user_id) {
+      char digits[24];  // an int64 has at most 20 characters
+      copy_data_.append(digits, std::to_chars(digits, digits + sizeof digits, *r.user_id).ptr);
+    } else {
+      copy_data_.append("\\N");
+    }
+    copy_data_.push_back('\t');
+    if (r.user_type.empty()) {
+      copy_data_.append("\\N");
+    } else {
+      append_copy_field(copy_data_, r.user_type);
+    }
+    copy_data_.push_back('\t');
+    if (r.metadata.empty()) {
+      copy_data_.append("\\N");
+    } else {
+      append_copy_field(copy_data_, r.metadata);
+    }
+    copy_data_.push_back('\t');
+    copy_data_.append(r.created_at);
+    copy_data_.push_back('\n');
+  }
+  SinkStatus status = copy_in("COPY", copy_data_);
+  // A large batch's buffer is not kept for the lifetime of the logger.
+  if (copy_data_.capacity() > kKeptCopyBuffer) std::string().swap(copy_data_);
+  return status;
+}
+
+SinkStatus PostgresSink::insert_skipping_duplicates(std::span<const Row> rows) {
   std::string arrays[6];
   for (std::string& a : arrays) a.reserve(rows.size() * 40 + 2);
   for (std::string& a : arrays) a.push_back('{');
