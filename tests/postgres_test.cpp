@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -208,6 +209,27 @@ TEST(PostgresSink, ABatchPartlyInTheTableAddsOnlyTheRestOnce) {
   const std::vector<evlog::Row> fresh = {row(next, 4)};
   ASSERT_TRUE(sink.write(fresh).ok());
   EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 4);
+
+  // A batch of several megabytes whose first row is already there: the server refuses the COPY
+  // while the rest is still being sent, and the client must finish sending before it hears so.
+  std::vector<std::string> many_ids;
+  for (int i = 0; i < 20000; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "01930000-0001-7000-8000-%012d", i);
+    many_ids.emplace_back(id);
+  }
+  const std::string padding(100, 'x');
+  const std::string metadata = R"({"pad":")" + padding + R"("})";
+  std::vector<evlog::Row> large = {row(ids[0], 1)};
+  for (const std::string& id : many_ids) {
+    evlog::Row r = row(id, 5);
+    r.metadata = metadata;
+    large.push_back(r);
+  }
+  const evlog::SinkStatus big = sink.write(large);
+  ASSERT_TRUE(big.ok()) << big.message;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 4 + 20000);
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), 4 + 20000);
 }
 
 TEST(PostgresSink, RejectsWhatJsonbWouldRefuseAndKeepsNeighbours) {
