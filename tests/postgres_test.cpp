@@ -1,12 +1,17 @@
 // The PostgreSQL sink against a real server: a stopped backend, older tables adopted (or refused),
-// a re-sent batch, jsonb's refusals caught before a batch, secrets never shown.
+// a re-sent batch, a unique index dropped while running, jsonb's refusals caught before a batch,
+// secrets never shown.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "pg_support.hpp"
 #include "sinks/postgres/postgres_sink.hpp"
@@ -173,6 +178,47 @@ TEST(PostgresSink, AdoptsExistingIndexesAndRefusesAnEventIdWithoutAUniqueIndex) 
   }
   EXPECT_EQ(db.scalar("SELECT count(*) FROM " + plain + " WHERE event_type = 'keep me'"), 1);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = '" + plain + "'"), 1);
+}
+
+// The unique index on event_id is dropped while the logger runs, and its connection is lost. A
+// COPY could now duplicate a re-sent batch, so the writer must not write at all: the table is
+// checked again on the new connection, the events wait (retried, counted as queued) with a
+// warning naming the index, and once the index is back they land, once each.
+TEST(PostgresSink, AUniqueIndexDroppedWhileRunningStopsWritesUntilItIsBack) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("dropped_index");
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  evlog::Options options = pg_options(table);
+  options.on_warning = [&](std::string_view w) {
+    std::lock_guard lock(mu);
+    warnings.emplace_back(w);
+  };
+  evlog::Logger logger(options);
+  ASSERT_TRUE(commit_warm_up(logger));
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  db.exec("ALTER TABLE " + table + " DROP CONSTRAINT " + table + "_event_id_key");
+  ASSERT_GT(terminate_backends(table), 0);
+  constexpr int kEvents = 50;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(
+        logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}}).ok());
+  }
+  EXPECT_FALSE(logger.flush(std::chrono::milliseconds(1500)));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table + " WHERE event_type = 'page_view'"), 0);
+  {
+    std::lock_guard lock(mu);
+    const bool named = std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
+      return w.find("unique index") != std::string::npos;
+    });
+    EXPECT_TRUE(named) << "no warning names the missing unique index";
+  }
+  db.exec("CREATE UNIQUE INDEX ON " + table + " (event_id)");
+  ASSERT_TRUE(logger.flush(30s)) << describe(logger.stats());
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table + " WHERE event_type = 'page_view'"),
+            kEvents);
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), kEvents + 1);
+  EXPECT_TRUE(accounted(logger.stats(), kEvents + 1));
 }
 
 // A batch is written with COPY; one re-sent after its outcome was unknown holds rows already in

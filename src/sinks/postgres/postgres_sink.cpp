@@ -188,8 +188,8 @@ SinkStatus PostgresSink::classify(const char* what, const std::string& sqlstate,
     return SinkStatus::refused_batch(std::move(message));
   }
   // 42P01: the table is gone (dropped by someone): create it again on the next attempt.
-  if (sqlstate == "42P01") table_checked_ = false;
-  if (sqlstate == "42P01" || sqlstate == "26000") ready_ = false;
+  // 42P10: the unique index on event_id is gone (ON CONFLICT cannot work): check the table again.
+  if (sqlstate == "42P01" || sqlstate == "26000" || sqlstate == "42P10") ready_ = false;
   return SinkStatus::transient_error(std::move(message));
 }
 
@@ -331,13 +331,13 @@ SinkStatus PostgresSink::open_unguarded() {
     SinkStatus status = connect();
     if (!status.ok()) return status;
   }
-  // The table is checked once; after a reconnect only the statement is prepared again.
-  SinkStatus status = table_checked_ ? prepare_insert() : ensure_table();
+  // The table is checked on every new connection, not once: COPY is safe only while the unique
+  // index on event_id exists, and someone may have dropped it (or the table) meanwhile.
+  SinkStatus status = ensure_table();
   if (!status.ok()) {
     if (status.code != SinkStatus::Code::invalid) close();
     return status;
   }
-  table_checked_ = true;
   ready_ = true;
   return SinkStatus::success();
 }

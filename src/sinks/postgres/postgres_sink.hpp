@@ -10,10 +10,10 @@
 //     $4::text[], $5::jsonb[], $6::timestamptz[]) ON CONFLICT (event_id) DO NOTHING
 // Why not that statement for every batch: ON CONFLICT's speculative insertion and the parsing of
 // six array literals cost the server far more than COPY (README, "PostgreSQL", has the figures);
-// a staging table would need an explicit transaction and more round trips. The statement is
-// prepared on every connection, which also proves that the unique index on event_id exists
-// (without it PREPARE fails), so COPY can never create a duplicate. No transaction is ever left
-// to a bare COMMIT on a new session.
+// a staging table would need an explicit transaction and more round trips. Every new connection
+// first checks that a unique index on event_id alone exists (ensure_table(); a table without one
+// is refused), so COPY can never create a duplicate. No transaction is ever left to a bare COMMIT
+// on a new session.
 //
 // Every call has a client-side deadline (max(db_timeout, 2 s)): a stopped or hung server makes the
 // call fail as transient, never hang the writer. Passwords never appear in messages: describe()
@@ -103,8 +103,7 @@ class PostgresSink final : public Sink {
   std::string copy_data_;      // the batch in COPY's text format, reused between batches
   std::string last_sqlstate_;  // of the last failed statement
   static constexpr std::size_t kKeptCopyBuffer = 4 << 20;
-  bool ready_ = false;          // connected, table checked, insert prepared
-  bool table_checked_ = false;  // the table exists in the right shape (checked once)
+  bool ready_ = false;  // connected, table checked, insert prepared
 };
 
 }  // namespace evlog::detail
