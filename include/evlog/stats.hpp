@@ -12,8 +12,9 @@ namespace evlog {
 // Accounting: every `log()` call is counted in exactly one of
 //   rejected + dropped + written + queued + spilled + dead_lettered + lost
 // Once `flush()` or `shutdown()` has returned true and no `log()` runs concurrently, that sum
-// equals the number of calls. While events move, a snapshot may see one in transit between two
-// fields.
+// equals the number of calls. While events move, a snapshot is not atomic across fields: it may
+// miss, or count twice, the events the writer is moving at that instant (up to one batch, as it
+// takes a batch from the queue or settles one as written, spilled or dead-lettered).
 struct Stats {
   // --- counters (only grow) ---
   std::uint64_t rejected = 0;  // invalid events and calls after shutdown began
