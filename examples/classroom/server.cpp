@@ -1,11 +1,20 @@
 #include "server.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "routes.hpp"
 #include "schema.hpp"
 
 namespace classroom {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+
+}  // namespace
 
 ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
   {
@@ -29,6 +38,12 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
   // body then waits for the client's ACK of the headers, which a client with nothing to send
   // delays (40 ms on Linux): every request on a keep-alive connection took 44 ms.
   server_.set_tcp_nodelay(true);
+  // The listening socket, kept to widen its backlog in bind() (called for it alone; accepted
+  // sockets get TCP_NODELAY above, not these options).
+  server_.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = sock;
+  });
   add_page_routes(server_, *app_);
   add_action_routes(server_, *app_);
   add_admin_routes(server_, *app_);
@@ -51,16 +66,22 @@ ClassroomServer::~ClassroomServer() {
 }
 
 int ClassroomServer::bind() {
-  if (config_.port == 0) {
-    const int port = server_.bind_to_any_port(config_.host);
+  int port = config_.port;
+  if (port == 0) {
+    port = server_.bind_to_any_port(config_.host);
     if (port <= 0) throw std::runtime_error("cannot listen on " + config_.host);
-    return port;
+  } else if (!server_.bind_to_port(config_.host, port)) {
+    throw std::runtime_error("cannot listen on " + config_.host + ":" + std::to_string(port));
   }
-  if (!server_.bind_to_port(config_.host, config_.port)) {
-    throw std::runtime_error("cannot listen on " + config_.host + ":" +
-                             std::to_string(config_.port));
+  // httplib listens with a backlog of 5 (compiled into Debian's libcpp-httplib). A load
+  // generator opening its 32 connections at once overflowed that accept queue
+  // (TcpExtListenOverflows in nstat): the dropped handshakes were retried 0.2-1 s later, and the
+  // first requests on those connections carried the delay. Linux lets listen() be called again
+  // on a listening socket to change its backlog (capped by net.core.somaxconn).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, kListenBacklog) != 0) {
+    throw std::runtime_error(std::string("listen: ") + std::strerror(errno));
   }
-  return config_.port;
+  return port;
 }
 
 void ClassroomServer::run() {

@@ -40,6 +40,7 @@ class ClassroomServer {
   ServerConfig config_;
   std::unique_ptr<AppContext> app_;
   httplib::Server server_;
+  int listen_fd_ = -1;  // the listening socket, once bind() made it
 };
 
 }  // namespace classroom
