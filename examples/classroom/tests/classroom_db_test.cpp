@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -76,6 +77,34 @@ TEST_F(ClassroomDb, ManyThreadsWritingAtOnceAllSucceed) {
   Statement count(reader, "SELECT COUNT(*) FROM t");
   ASSERT_TRUE(count.step());
   EXPECT_EQ(count.int_at(0), kThreads * kWrites);
+}
+
+TEST_F(ClassroomDb, CachedStatementsComeBackCleanAndTwoOfOneSqlCanBeOpenAtOnce) {
+  Connection connection(path_);
+  connection.exec("INSERT INTO t VALUES (1), (2), (3)");
+  constexpr const char* kSql = "SELECT v FROM t WHERE v >= ?1 ORDER BY v";
+  {
+    Statement first(connection, kSql);
+    first.bind(1, std::int64_t{2});
+    ASSERT_TRUE(first.step());  // left in the middle of its rows
+    EXPECT_EQ(first.int_at(0), 2);
+    // The same SQL while the first is open: a statement of its own, not the busy cached one.
+    Statement second(connection, kSql);
+    second.bind(1, std::int64_t{1});
+    int rows = 0;
+    while (second.step()) ++rows;
+    EXPECT_EQ(rows, 3);
+    ASSERT_TRUE(first.step());
+    EXPECT_EQ(first.int_at(0), 3);
+  }
+  // The cached statement comes back reset, its binding cleared (NULL matches no row) ...
+  Statement again(connection, kSql);
+  EXPECT_FALSE(again.step());
+  // ... and holding no read: another connection can checkpoint and truncate the whole WAL.
+  Connection other(path_);
+  Statement checkpoint(other, "PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_TRUE(checkpoint.step());
+  EXPECT_EQ(checkpoint.int_at(0), 0) << "the checkpoint was blocked";
 }
 
 TEST_F(ClassroomDb, ALockHeldPastFiveSecondsFailsTheWriteWithAnError) {
