@@ -42,6 +42,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# evlog_written_total and evlog_batches_total from the server's /metrics (0 0 without evlog).
+written_and_batches() {
+  curl -s -H 'Authorization: Bearer load-test-token' "$base/metrics" | awk '
+    /^evlog_written_total/ {w = $2} /^evlog_batches_total/ {b = $2} END {print w + 0, b + 0}'
+}
+
 # The median of the numbers given (the mean of the middle two for an even count).
 median() {
   printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
@@ -70,6 +76,7 @@ for ((round = 1; round <= rounds; round++)); do
         COOKIE=$cookie wrk -t"$threads" -c"$connections" -d"${warmup}s" \
           -s "$here/load/$workload.lua" "$base" >/dev/null
       fi
+      before=$(written_and_batches)
       line=$(COOKIE=$cookie wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
                -s "$here/load/$workload.lua" "$base" | grep '^RESULT')
       read -r p50 p99 rps errors <<<"${line#RESULT }"
@@ -77,17 +84,17 @@ for ((round = 1; round <= rounds; round++)); do
       runs[$mode,$workload,p99]+="$p99 "
       runs[$mode,$workload,rps]+="$rps "
       echo "round $round, $mode, $workload: p50 $p50 ms, p99 $p99 ms, $rps req/s, $errors errors"
+      if [[ $mode == async || $mode == evlog ]]; then
+        read -r w0 b0 <<<"$before"
+        read -r w1 b1 <<<"$(written_and_batches)"
+        awk -v w=$((w1 - w0)) -v b=$((b1 - b0)) 'BEGIN {
+          printf "  %d events written in %d commits: %.1f a commit\n", w, b, (b > 0) ? w / b : 0 }'
+      fi
       if ((errors > 0)); then
         echo "  ($errors wrk errors: connect/read/write/timeout or a status other than 2xx/3xx)" >&2
         failed=1
       fi
     done
-    if [[ $mode == evlog ]]; then
-      per_batch=$(curl -s -H 'Authorization: Bearer load-test-token' "$base/metrics" | awk '
-        /^evlog_written_total/ {w = $2} /^evlog_batches_total/ {b = $2}
-        END {if (b > 0) printf "%.2f", w / b; else print "?"}')
-      echo "  evlog: $per_batch events per commit (evlog_written_total / evlog_batches_total)"
-    fi
     kill -TERM "$server_pid"
     if ! wait "$server_pid"; then
       echo "server ($mode) exited with an error:" >&2
