@@ -3,10 +3,4 @@ wrk.method = "GET"
 wrk.headers["Cookie"] = os.getenv("COOKIE")
 wrk.path = "/tasks"
 
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write +
-                 summary.errors.status + summary.errors.timeout
-  io.write(string.format("RESULT %.3f %.3f %.1f %d\n", latency:percentile(50) / 1000,
-                         latency:percentile(99) / 1000,
-                         summary.requests / (summary.duration / 1e6), errors))
-end
+done = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
