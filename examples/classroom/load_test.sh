@@ -6,10 +6,11 @@
 # workloads, each a WARMUP-second wrk run that is not counted (the server's connection pool and
 # caches fill) and a DURATION-second run with CONNECTIONS connections that is:
 #   page_load_paced  GET /tasks at an offered rate (each connection waits 2-6 ms between requests:
-#                    ≈ 6,000-7,000 requests/s, a fraction of what the server can take)
+#                    ≈ 7,000 requests/s, a fraction of what the server can take)
 #   page_load        GET /tasks back to back (the server saturated: its capacity)
-#   task_complete    POST /tasks/{id}/complete back to back (the app's commit plus a critical event) After each server stops, its analytics rows are checked against what it
-# says it wrote. Prints every run, a Markdown table of the per-mode medians over the rounds, and
+#   task_complete    POST /tasks/{id}/complete back to back (the app's commit plus a critical
+#                    event)
+# After each server stops, its analytics rows are checked against what it says it wrote. Prints every run, a Markdown table of the per-mode medians over the rounds, and
 # the two targets with their verdicts (on the medians).
 #   ROUNDS (default 3), DURATION (10), WARMUP (2), CONNECTIONS (32), THREADS (2), PORT (18090)
 # Exit status: 0, or 1 when a server failed, a request failed or a table did not hold the rows
