@@ -35,13 +35,8 @@ base=http://127.0.0.1:$port
 modes=(off sync async evlog)
 workloads=(page_load_paced page_load task_complete)
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=load/server_lib.sh
+source "$here/load/server_lib.sh"
 
 # evlog_written_total and evlog_batches_total from the server's /metrics (0 0 without evlog).
 written_and_batches() {
@@ -63,15 +58,7 @@ for ((round = 1; round <= rounds; round++)); do
     mode=${modes[(i + round - 1) % ${#modes[@]}]}
     db=$work/$mode-$round.db
     cp "$work/seed.db" "$db"
-    "$bin" serve --database "$db" --host 127.0.0.1 --port "$port" --logging "$mode" \
-      --token load-test-token >"$work/$mode.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do
-      curl -s -o /dev/null "$base/login" && break
-      sleep 0.05
-    done
-    cookie=$(curl -s -D - -o /dev/null -d 'username=student1&password=classroom' "$base/login" |
-             sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p' | tr -d '\r')
+    start_server "$db" "$mode" "$work/$mode.log" --token load-test-token
     for workload in "${workloads[@]}"; do
       if ((warmup > 0)); then
         COOKIE=$cookie wrk -t"$threads" -c"$connections" -d"${warmup}s" \

@@ -20,24 +20,11 @@ port=${PORT:-18095}
 base=http://127.0.0.1:$port
 [[ -f $here/$workload.lua ]] || { echo "no workload $workload in $here" >&2; exit 2; }
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=server_lib.sh
+source "$here/server_lib.sh"
 
 "$bin" seed --database "$work/app.db" >/dev/null
-"$bin" serve --database "$work/app.db" --host 127.0.0.1 --port "$port" --logging "$mode" \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  curl -s -o /dev/null "$base/login" && break
-  sleep 0.05
-done
-cookie=$(curl -s -D - -o /dev/null -d 'username=student1&password=classroom' "$base/login" |
-         sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p' | tr -d '\r')
+start_server "$work/app.db" "$mode" "$work/server.log"
 export COOKIE=$cookie
 
 # utime + stime of the whole process, in clock ticks (fields 14 and 15 after the command name).
