@@ -4,6 +4,7 @@
 // (critical_types, log() returns once committed), on one file, same pragmas, for durability
 // normal and full.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <evlog/evlog.hpp>
@@ -39,16 +40,38 @@ struct CriticalSource {
 
 struct Side {
   LatencySummary latency;
+  double mean_ns = 0;  // with every thread always in a call: threads / events_per_s (Little's law)
   double events_per_s = 0;
   std::uint64_t failures = 0;
+  // Calls made by the thread that made the fewest, and by the one that made the most: how evenly
+  // the commits were shared out. A p50 says little when a few threads make most of the calls.
+  std::uint64_t fewest_calls = 0;
+  std::uint64_t most_calls = 0;
 };
 
 Side side_from(const Samples& run) {
-  Side s{summarize(run.latencies_ns), 0, run.failures};
+  Side s;
+  s.latency = summarize(run.latencies_ns);
+  s.failures = run.failures;
   s.events_per_s = run.seconds > 0
                        ? static_cast<double>(run.latencies_ns.size() - run.failures) / run.seconds
                        : 0;
+  double total = 0;
+  for (const std::int64_t ns : run.latencies_ns) total += static_cast<double>(ns);
+  s.mean_ns = run.latencies_ns.empty() ? 0 : total / static_cast<double>(run.latencies_ns.size());
+  if (!run.calls_per_thread.empty()) {
+    const auto [fewest, most] =
+        std::minmax_element(run.calls_per_thread.begin(), run.calls_per_thread.end());
+    s.fewest_calls = *fewest;
+    s.most_calls = *most;
+  }
   return s;
+}
+
+// "fewest–most" calls per thread.
+std::string spread(const Side& s) {
+  return format_count(static_cast<double>(s.fewest_calls)) + "–" +
+         format_count(static_cast<double>(s.most_calls));
 }
 
 bool run_commit(const CommitOptions& opts) {
@@ -57,8 +80,9 @@ bool run_commit(const CommitOptions& opts) {
       "%s (WAL)\n(a) = one BEGIN IMMEDIATE; INSERT; COMMIT per event, a connection per thread;"
       " (b) = evlog group commit (critical_types, log() returns `committed`)\n\n",
       opts.seconds, opts.database.c_str());
-  std::printf("%-11s %7s | %10s %9s %9s | %10s %9s %9s | %8s %8s\n", "synchronous", "threads",
-              "(a) ev/s", "p50", "p99", "(b) ev/s", "p50", "p99", "ev/s b/a", "p50 a/b");
+  std::printf("%-11s %7s | %10s %9s %9s %9s %15s | %10s %9s %9s %9s %15s | %8s %8s %8s\n",
+              "synchronous", "threads", "(a) ev/s", "p50", "p99", "mean", "calls/thread",
+              "(b) ev/s", "p50", "p99", "mean", "calls/thread", "ev/s b/a", "p50 a/b", "mean a/b");
   nlohmann::json cells = nlohmann::json::array();
   std::vector<std::string> verdicts;
   bool ok = true;
@@ -98,12 +122,15 @@ bool run_commit(const CommitOptions& opts) {
       const std::int64_t b_rows = count_rows(opts.database, kEvlogTable);
 
       const char* sync_name = full ? "FULL" : "NORMAL";
-      std::printf("%-11s %7d | %10s %9s %9s | %10s %9s %9s | %8s %8s\n", sync_name, threads,
-                  format_count(a.events_per_s).c_str(), format_ns(a.latency.p50).c_str(),
-                  format_ns(a.latency.p99).c_str(), format_count(b.events_per_s).c_str(),
-                  format_ns(b.latency.p50).c_str(), format_ns(b.latency.p99).c_str(),
+      std::printf("%-11s %7d | %10s %9s %9s %9s %15s | %10s %9s %9s %9s %15s | %8s %8s %8s\n",
+                  sync_name, threads, format_count(a.events_per_s).c_str(),
+                  format_ns(a.latency.p50).c_str(), format_ns(a.latency.p99).c_str(),
+                  format_ns(a.mean_ns).c_str(), spread(a).c_str(),
+                  format_count(b.events_per_s).c_str(), format_ns(b.latency.p50).c_str(),
+                  format_ns(b.latency.p99).c_str(), format_ns(b.mean_ns).c_str(), spread(b).c_str(),
                   format_ratio(b.events_per_s, a.events_per_s).c_str(),
-                  format_ratio(a.latency.p50, b.latency.p50).c_str());
+                  format_ratio(a.latency.p50, b.latency.p50).c_str(),
+                  format_ratio(a.mean_ns, b.mean_ns).c_str());
       std::fflush(stdout);
       // Checks: every successful call is a row; evlog committed exactly what it says it wrote.
       const auto a_ok = static_cast<std::int64_t>(a_run.latencies_ns.size() - a.failures);
@@ -136,11 +163,17 @@ bool run_commit(const CommitOptions& opts) {
            {"sync_per_event",
             {{"events_per_s", a.events_per_s},
              {"latency", to_json(a.latency)},
+             {"mean_ns", a.mean_ns},
+             {"fewest_calls_per_thread", a.fewest_calls},
+             {"most_calls_per_thread", a.most_calls},
              {"failures", a.failures},
              {"rows", a_rows}}},
            {"evlog_group_commit",
             {{"events_per_s", b.events_per_s},
              {"latency", to_json(b.latency)},
+             {"mean_ns", b.mean_ns},
+             {"fewest_calls_per_thread", b.fewest_calls},
+             {"most_calls_per_thread", b.most_calls},
              {"failures", b.failures},
              {"rows", b_rows},
              {"batches", stats.batches},

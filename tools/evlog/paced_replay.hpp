@@ -36,9 +36,10 @@ struct Pace {
 
 // What one thread, and then the whole phase, measured.
 struct Samples {
-  std::vector<std::int64_t> latencies_ns;  // one per call; sorted once merged
-  std::vector<std::int64_t> critical_ns;   // with Pace::critical: calls of critical types
-  std::vector<std::int64_t> other_ns;      // with Pace::critical: every other call
+  std::vector<std::int64_t> latencies_ns;       // one per call; sorted once merged
+  std::vector<std::int64_t> critical_ns;        // with Pace::critical: calls of critical types
+  std::vector<std::int64_t> other_ns;           // with Pace::critical: every other call
+  std::vector<std::uint64_t> calls_per_thread;  // merged: how many calls each thread made
   std::uint64_t failures = 0;
   std::string first_failure;
   std::string setup_error;
@@ -138,6 +139,7 @@ Samples run_paced_from(const Pace& pace, MakeRecorder make_recorder, MakeSource 
   phase.end = start;
   for (Samples& run : runs) {
     if (!run.setup_error.empty()) throw std::runtime_error(run.setup_error);
+    phase.calls_per_thread.push_back(run.latencies_ns.size());
     detail::merge_into(phase.latencies_ns, run.latencies_ns);
     detail::merge_into(phase.critical_ns, run.critical_ns);
     detail::merge_into(phase.other_ns, run.other_ns);
