@@ -40,7 +40,7 @@ struct CriticalSource {
 
 struct Side {
   LatencySummary latency;
-  double mean_ns = 0;  // with every thread always in a call: threads / events_per_s (Little's law)
+  double mean_ns = 0;  // the mean call; with every thread always in one, threads / events_per_s
   double events_per_s = 0;
   std::uint64_t failures = 0;
   // Calls made by the thread that made the fewest, and by the one that made the most: how evenly
