@@ -1,11 +1,13 @@
 // The SQLite sink, seen through the file it writes: the table's shape, WAL, a private file mode,
 // adoption of the older table shape, clear errors for what cannot work, values bound (never
-// spliced into SQL) and a configurable table name.
+// spliced into SQL), a configurable table name, and batches inserted in groups of rows (one
+// multi-row statement per 32 rows) with the same outcome as row by row.
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -14,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "evlog/evlog.hpp"
+#include "sinks/sqlite/sqlite_sink.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -272,6 +275,130 @@ TEST(SqliteSink, FullDurabilityWrites) {
     ASSERT_TRUE(logger.flush(kLongWait));
   }
   EXPECT_EQ(count_rows(db), 20);
+}
+
+// Rows for the sink itself, with ids that sort as UUIDv7 do; `ids` owns the text the rows view.
+struct RowSet {
+  std::vector<std::string> ids;
+  std::vector<std::string> types;
+  std::vector<evlog::Row> rows;
+
+  // n rows, user_id = index; the row at each index in `poison` has event_type "poison".
+  RowSet(std::size_t n, std::initializer_list<std::size_t> poison = {}) : ids(n), types(n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      char id[40];
+      std::snprintf(id, sizeof id, "01930000-0000-7000-8000-%012zu", i);
+      ids[i] = id;
+      types[i] = "good";
+      for (std::size_t p : poison) {
+        if (p == i) types[i] = "poison";
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      rows.push_back(evlog::Row{.event_id = ids[i],
+                                .type = types[i],
+                                .user_id = static_cast<std::int64_t>(i),
+                                .user_type = "student",
+                                .metadata = R"({"path":"/tasks/3"})",
+                                .created_at = "2026-12-04T10:00:00.000001Z"});
+    }
+  }
+};
+
+constexpr std::chrono::milliseconds kBusyTimeout{2000};
+
+// A batch of 100 rows goes through three 32-row statements and four one-row ones. Every row lands
+// once, with its own values; ids already in the table, and an id repeated inside one group, are
+// skipped row by row (the first copy stays), as the one-row statement skips them.
+TEST(SqliteSink, GroupsOfRowsLandOnceEachAndSkipKnownIds) {
+  TempDir dir;
+  const std::string db = dir.file("groups.db");
+  evlog::detail::SqliteSink sink(db, "analytics_events", evlog::Durability::normal, kBusyTimeout);
+  ASSERT_TRUE(sink.open().ok());
+  RowSet set(100);
+  const evlog::SinkStatus first = sink.write(std::span(set.rows).first(40));
+  ASSERT_TRUE(first.ok()) << first.message;
+  EXPECT_EQ(count_rows(db), 40);
+
+  // All 100 again (the first 40 are known), with row 70 carrying row 66's id inside one group
+  // (64..95) and a different user_id: the copy is skipped.
+  std::vector<evlog::Row> again = set.rows;
+  again[70].event_id = set.ids[66];
+  again[70].user_id = 7000;
+  const evlog::SinkStatus second = sink.write(again);
+  ASSERT_TRUE(second.ok()) << second.message;
+  EXPECT_EQ(count_rows(db), 99);  // 100 ids, less the one that row 70 lost to its copy
+  const auto rows = read_rows(db, "SELECT event_id, user_id FROM analytics_events ORDER BY id");
+  ASSERT_EQ(rows.size(), 99u);
+  std::size_t r = 0;
+  for (std::size_t i = 0; i < 100; ++i) {
+    if (i == 70) continue;
+    EXPECT_EQ(rows[r][0], set.ids[i]) << "row " << r;
+    EXPECT_EQ(rows[r][1], std::to_string(i)) << "row " << r;
+    ++r;
+  }
+}
+
+// A constraint refuses one row inside a group, at the start of a group, or among the rows after
+// the last group: the sink names that row's index in the batch and commits nothing of the batch,
+// and the connection goes on writing.
+TEST(SqliteSink, ARefusedRowIsNamedWhereverItIsInTheBatch) {
+  TempDir dir;
+  const std::string db = dir.file("refused.db");
+  SqliteFile(db, true).exec(
+      "CREATE TABLE analytics_events (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
+      "event_type TEXT NOT NULL CHECK (event_type <> 'poison'), user_id INTEGER, user_type TEXT, "
+      "metadata TEXT, created_at TEXT NOT NULL)");
+  evlog::detail::SqliteSink sink(db, "analytics_events", evlog::Durability::normal, kBusyTimeout);
+  ASSERT_TRUE(sink.open().ok());
+  for (std::size_t poison : {std::size_t{0}, std::size_t{40}, std::size_t{63}, std::size_t{64},
+                             std::size_t{97}, std::size_t{99}}) {
+    RowSet set(100, {poison, poison + 1 < 100 ? poison + 1 : poison});
+    const evlog::SinkStatus status = sink.write(set.rows);
+    EXPECT_EQ(status.code, evlog::SinkStatus::Code::refused) << "poison at " << poison;
+    EXPECT_EQ(status.row, poison) << status.message;
+    EXPECT_NE(status.message.find("CHECK constraint failed"), std::string::npos) << status.message;
+    EXPECT_EQ(count_rows(db), 0) << "a refused batch left rows, poison at " << poison;
+  }
+  RowSet clean(70);
+  const evlog::SinkStatus status = sink.write(clean.rows);
+  ASSERT_TRUE(status.ok()) << status.message;
+  EXPECT_EQ(count_rows(db), 70);
+}
+
+// A trigger whose RAISE(ROLLBACK) ends the whole transaction from inside a group: the sink cannot
+// name the row, says the batch is refused, and the writer splits the batch until the refused
+// event stands alone. Exactly that one is dead-lettered; the rest are written.
+TEST(SqliteSink, ATriggerRollingBackTheTransactionStillDeadLettersOnlyTheRefusedEvent) {
+  TempDir dir;
+  const std::string db = dir.file("rollback.db");
+  {
+    evlog::detail::SqliteSink sink(db, "analytics_events", evlog::Durability::normal, kBusyTimeout);
+    ASSERT_TRUE(sink.open().ok());
+    SqliteFile(db).exec(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON analytics_events "
+        "WHEN NEW.event_type = 'poison' BEGIN SELECT RAISE(ROLLBACK, 'poison rolls back'); END");
+    RowSet set(100, {40});
+    const evlog::SinkStatus status = sink.write(set.rows);
+    EXPECT_EQ(status.code, evlog::SinkStatus::Code::refused);
+    EXPECT_EQ(status.row, evlog::SinkStatus::kUnknownRow) << status.message;
+    EXPECT_NE(status.message.find("poison rolls back"), std::string::npos) << status.message;
+    EXPECT_EQ(count_rows(db), 0);
+  }
+  evlog::Options options = options_for(db);
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  // Logged while the writer waits (max_delay), so that they reach it as one batch.
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(logger.log({i == 123 ? "poison" : "good", i, "", ""}).ok());
+  }
+  ASSERT_TRUE(logger.flush(kLongWait));
+  const evlog::Stats stats = logger.stats();
+  EXPECT_EQ(stats.written, 199u) << evlog_test::describe(stats);
+  EXPECT_EQ(stats.dead_lettered, 1u) << evlog_test::describe(stats);
+  EXPECT_TRUE(accounted(stats, 200));
+  EXPECT_EQ(count_rows(db), 199);
+  EXPECT_TRUE(read_rows(db, "SELECT 1 FROM analytics_events WHERE user_id = 123").empty());
 }
 
 }  // namespace

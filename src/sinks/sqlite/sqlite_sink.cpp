@@ -51,9 +51,51 @@ constexpr std::chrono::microseconds kBusyLongestSleep{2000};
 // end, and that shows at the tail of its latency (the classroom app's paced page load). So the
 // insert loop offers its core to any other runnable thread at least this often: sched_yield
 // returns at once when no thread waits, and costs about a microsecond. The cost: the write lock
-// stays held while another thread has the core. The clock is read every kRowsPerClockRead rows.
+// stays held while another thread has the core. The clock is read before each INSERT statement.
 constexpr std::chrono::microseconds kYieldEvery{100};
-constexpr std::size_t kRowsPerClockRead = 8;
+
+// Rows per INSERT statement: full groups of this many go through one multi-row statement, the rest
+// of a batch through the one-row statement. One statement of 32 rows costs the writer about a third
+// less CPU per row than 32 statements of one row (fewer steps, resets and statement starts), and
+// that CPU is taken from request threads on a server with few cores. 32 rows bind 192 parameters,
+// far below SQLite's limit of 32,766.
+constexpr std::size_t kRowsPerStatement = 32;
+constexpr int kColumns = 6;
+
+// INSERT ... VALUES (?, ...), (?, ...) ... for `rows` rows; only the event_id conflict is ignored,
+// and it is, row by row, within one statement too.
+std::string insert_sql(const std::string& table, std::size_t rows) {
+  std::string sql = "INSERT INTO " + quoted(table) +
+                    " (event_id, event_type, user_id, user_type, metadata, created_at) VALUES ";
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ", ";
+    sql += "(?, ?, ?, ?, ?, ?)";
+  }
+  return sql + " ON CONFLICT(event_id) DO NOTHING";
+}
+
+// Binds `row` to parameters first + 1 ... first + kColumns of `stmt`. The text stays the caller's
+// (SQLITE_STATIC): it outlives the statement's step. An empty text is NULL.
+void bind_row(sqlite3_stmt* stmt, int first, const Row& row) {
+  auto text = [&](int column, std::string_view value) {
+    if (value.empty()) {
+      sqlite3_bind_null(stmt, first + column);
+    } else {
+      sqlite3_bind_text(stmt, first + column, value.data(), static_cast<int>(value.size()),
+                        SQLITE_STATIC);
+    }
+  };
+  text(1, row.event_id);
+  text(2, row.type);
+  if (row.user_id) {
+    sqlite3_bind_int64(stmt, first + 3, *row.user_id);
+  } else {
+    sqlite3_bind_null(stmt, first + 3);
+  }
+  text(4, row.user_type);
+  text(5, row.metadata);
+  text(6, row.created_at);
+}
 
 }  // namespace
 
@@ -91,7 +133,7 @@ SqliteSink::~SqliteSink() {
 
 void SqliteSink::abandon() noexcept {
   db_ = nullptr;
-  begin_ = commit_ = insert_ = nullptr;
+  begin_ = commit_ = insert_ = insert_many_ = nullptr;
   ready_ = false;
 }
 
@@ -99,7 +141,8 @@ void SqliteSink::close() noexcept {
   sqlite3_finalize(begin_);
   sqlite3_finalize(commit_);
   sqlite3_finalize(insert_);
-  begin_ = commit_ = insert_ = nullptr;
+  sqlite3_finalize(insert_many_);
+  begin_ = commit_ = insert_ = insert_many_ = nullptr;
   if (db_) sqlite3_close_v2(db_);
   db_ = nullptr;
   ready_ = false;
@@ -265,13 +308,15 @@ SinkStatus SqliteSink::ensure_table() {
 }
 
 SinkStatus SqliteSink::prepare_statements() {
-  const std::string insert = "INSERT INTO " + quoted(table_) +
-                             " (event_id, event_type, user_id, user_type, metadata, created_at) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(event_id) DO NOTHING";
   sqlite3_finalize(insert_);
-  insert_ = nullptr;
-  int rc =
-      sqlite3_prepare_v3(db_, insert.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
+  sqlite3_finalize(insert_many_);
+  insert_ = insert_many_ = nullptr;
+  int rc = sqlite3_prepare_v3(db_, insert_sql(table_, 1).c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                              &insert_, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v3(db_, insert_sql(table_, kRowsPerStatement).c_str(), -1,
+                            SQLITE_PREPARE_PERSISTENT, &insert_many_, nullptr);
+  }
   if (rc != SQLITE_OK) {
     const std::string message = sqlite3_errmsg(db_);
     if (message.find("ON CONFLICT clause does not match") != std::string::npos) {
@@ -304,47 +349,46 @@ SinkStatus SqliteSink::write_unguarded(std::span<const Row> rows) {
   if (rc != SQLITE_DONE) return failure(rc, "BEGIN IMMEDIATE");
 
   auto last_yield = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i % kRowsPerClockRead == kRowsPerClockRead - 1) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_yield >= kYieldEvery) {
-        std::this_thread::yield();
-        last_yield = std::chrono::steady_clock::now();
-      }
+  // Rows before one_by_one_until go through the one-row statement: a group whose statement was
+  // refused is inserted again row by row, to name the refused row.
+  std::size_t one_by_one_until = 0;
+  for (std::size_t i = 0; i < rows.size();) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_yield >= kYieldEvery) {
+      std::this_thread::yield();
+      last_yield = std::chrono::steady_clock::now();
     }
-    const Row& row = rows[i];
-    auto text = [&](int index, std::string_view value) {
-      if (value.empty()) {
-        sqlite3_bind_null(insert_, index);
-      } else {
-        sqlite3_bind_text(insert_, index, value.data(), static_cast<int>(value.size()),
-                          SQLITE_STATIC);
-      }
-    };
-    text(1, row.event_id);
-    text(2, row.type);
-    if (row.user_id) {
-      sqlite3_bind_int64(insert_, 3, *row.user_id);
-    } else {
-      sqlite3_bind_null(insert_, 3);
+    const bool group = i >= one_by_one_until && rows.size() - i >= kRowsPerStatement;
+    const std::size_t n = group ? kRowsPerStatement : 1;
+    sqlite3_stmt* const stmt = group ? insert_many_ : insert_;
+    for (std::size_t k = 0; k < n; ++k) bind_row(stmt, static_cast<int>(k) * kColumns, rows[i + k]);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE) {
+      i += n;
+      continue;
     }
-    text(4, row.user_type);
-    text(5, row.metadata);
-    text(6, row.created_at);
-    rc = sqlite3_step(insert_);
-    sqlite3_reset(insert_);
-    if (rc != SQLITE_DONE) {
-      if (refuses_row(rc & 0xff)) {
-        std::string message = std::string("sqlite: ") + sqlite3_errmsg(db_);
-        if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
-        sqlite3_clear_bindings(insert_);
-        return SinkStatus::refused_row(i, std::move(message));
-      }
-      sqlite3_clear_bindings(insert_);
-      return failure(rc, "INSERT");
+    const bool refused = refuses_row(rc & 0xff);
+    if (refused && group && !sqlite3_get_autocommit(db_)) {
+      // Only this statement was undone (a constraint's or a trigger's ABORT): the transaction and
+      // the groups before it stand. Insert the group's rows one by one to find the refused one.
+      one_by_one_until = i + n;
+      continue;
     }
+    if (refused) {
+      std::string message = std::string("sqlite: ") + sqlite3_errmsg(db_);
+      if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+      sqlite3_clear_bindings(stmt);
+      // A trigger's RAISE(ROLLBACK) ended the whole transaction in a group: the row is unknown,
+      // and the writer splits the batch until the refused row stands alone.
+      if (group) return SinkStatus::refused_batch(std::move(message));
+      return SinkStatus::refused_row(i, std::move(message));
+    }
+    sqlite3_clear_bindings(stmt);
+    return failure(rc, "INSERT");
   }
   sqlite3_clear_bindings(insert_);
+  sqlite3_clear_bindings(insert_many_);
   rc = sqlite3_step(commit_);
   sqlite3_reset(commit_);
   if (rc != SQLITE_DONE) return failure(rc, "COMMIT");

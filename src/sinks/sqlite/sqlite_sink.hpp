@@ -1,9 +1,9 @@
 // SqliteSink — writes batches into a table of a SQLite file.
 //
 // WAL mode, `synchronous` from Options::durability, a busy wait of up to Options::db_timeout in
-// short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction through one prepared
-// statement:
-//   INSERT INTO t(event_id, ...) VALUES (?, ...) ON CONFLICT(event_id) DO NOTHING
+// short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction through two prepared
+// statements, one for groups of 32 rows and one for the rest:
+//   INSERT INTO t(event_id, ...) VALUES (?, ...), (?, ...), ... ON CONFLICT(event_id) DO NOTHING
 // Only the event_id conflict is ignored: a CHECK or NOT NULL failure is reported as a refusal of
 // that row (never swallowed, as INSERT OR IGNORE would).
 #pragma once
@@ -62,7 +62,8 @@ class SqliteSink final : public Sink {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;       // one row
+  sqlite3_stmt* insert_many_ = nullptr;  // kRowsPerStatement rows (sqlite_sink.cpp)
   bool ready_ = false;
   std::chrono::steady_clock::time_point busy_since_{};  // the current busy wait's start
 };
