@@ -79,10 +79,15 @@ std::int64_t count_rows(const std::string& path, const std::string& table) {
 }
 
 void EventStamper::uuid_v7(Text& out) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  const std::uint64_t high = (static_cast<std::uint64_t>(ms) << 16) | 0x7000 | (ids_() & 0x0fff);
+  const auto ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  // rand_a holds the fraction of the millisecond in 1/4096ths, as in evlog's ids (RFC 9562 §6.2,
+  // method 3): ids made in order sort in order, so the event_id index grows at its right edge.
+  const std::uint64_t ms = ns / 1'000'000;
+  const std::uint64_t fraction = (ns % 1'000'000) * 4096 / 1'000'000;
+  const std::uint64_t high = (ms << 16) | 0x7000 | fraction;
   const std::uint64_t low = (ids_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
   std::snprintf(out.data(), out.size(),
                 "%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%012" PRIx64, high >> 32,
@@ -113,13 +118,14 @@ void bind_text_or_null(sqlite3_stmt* s, int index, std::string_view text) {
 }  // namespace
 
 void bind_event(sqlite3_stmt* s, std::string_view event_id, const evlog::Event& event,
-                std::string_view created_at) {
-  bind_text_or_null(s, 1, event_id);
-  bind_text_or_null(s, 2, event.type);
-  event.user_id ? sqlite3_bind_int64(s, 3, *event.user_id) : sqlite3_bind_null(s, 3);
-  bind_text_or_null(s, 4, event.user_type);
-  bind_text_or_null(s, 5, event.metadata);
-  bind_text_or_null(s, 6, created_at);
+                std::string_view created_at, int first) {
+  bind_text_or_null(s, first + 1, event_id);
+  bind_text_or_null(s, first + 2, event.type);
+  event.user_id ? sqlite3_bind_int64(s, first + 3, *event.user_id)
+                : sqlite3_bind_null(s, first + 3);
+  bind_text_or_null(s, first + 4, event.user_type);
+  bind_text_or_null(s, first + 5, event.metadata);
+  bind_text_or_null(s, first + 6, created_at);
 }
 
 SyncInserter::SyncInserter(const std::string& path, SyncInserterOptions options)

@@ -62,9 +62,10 @@ class EventStamper {
 };
 
 // Binds the six columns of evlog's INSERT (event_id, event_type, user_id, user_type, metadata,
-// created_at) to `s`; an empty view binds NULL, as in evlog::Event. Views must outlive the step.
+// created_at) to parameters first + 1 ... first + 6 of `s` (a multi-row statement binds row k at
+// first = 6 k); an empty view binds NULL, as in evlog::Event. Views must outlive the step.
 void bind_event(sqlite3_stmt* s, std::string_view event_id, const evlog::Event& event,
-                std::string_view created_at);
+                std::string_view created_at, int first = 0);
 
 // How SyncInserter writes.
 struct SyncInserterOptions {
