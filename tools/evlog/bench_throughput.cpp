@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <evlog/evlog.hpp>
 #include <memory>
@@ -189,7 +190,7 @@ bool run_throughput(const ThroughputOptions& opts) {
         checks ? "" : "  CHECK FAILED (rows != written or events missing)");
     verdicts.push_back(
         std::to_string(p) +
-        " producer(s): " + std::to_string(static_cast<int>(100 * r.events_per_s / limit)) +
+        " producer(s): " + std::to_string(std::lround(100 * r.events_per_s / limit)) +
         "% of the raw limit (target >= 80%): " + verdict(r.events_per_s >= 0.8 * limit));
     rows.push_back({{"producers", p},
                     {"events_per_s", r.events_per_s},
