@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Load comparison of the four --logging modes, on loopback only:
 #   examples/classroom/load_test.sh [path/to/evlog-classroom]
-# ROUNDS rounds; in each, every mode in turn (the order rotates from round to round, so no mode
-# always runs first or last): a fresh copy of a seeded database, a server on 127.0.0.1, then three
-# workloads, each a WARMUP-second wrk run that is not counted (the server's connection pool and
-# caches fill) and a DURATION-second run with CONNECTIONS connections that is:
+# ROUNDS rounds (best a multiple of 4); in each, every mode in turn, the order changing from round
+# to round (over four rounds each mode runs once in each position and once right after each other
+# mode): a fresh copy of a seeded database, a server on 127.0.0.1, then three workloads, each a
+# WARMUP-second wrk run that is not counted (the server's connection pool and caches fill) and a
+# DURATION-second run with CONNECTIONS connections that is:
 #   page_load_paced  GET /tasks at an offered rate (each connection waits 2-6 ms between requests:
 #                    ≈ 7,000 requests/s, a fraction of what the server can take)
 #   page_load        GET /tasks back to back (the server saturated: its capacity)
@@ -35,6 +36,12 @@ threads=${THREADS:-2}
 port=${PORT:-18090}
 base=http://127.0.0.1:$port
 modes=(off sync async evlog)
+# The order of the modes in each round (indices into modes), four rounds in turn: a balanced Latin
+# square, so that over four rounds each mode runs once in each position and right after each other
+# mode once. A mode that runs after another can be slowed by what the other left behind (its files
+# being written back, its server still exiting); a plain rotation would always put evlog after
+# async and off after evlog.
+orders=(0132 1203 2310 3021)
 workloads=(page_load_paced page_load task_complete)
 
 # shellcheck source=load/server_lib.sh
@@ -57,7 +64,7 @@ declare -A runs  # mode,workload,field -> the values of every round, space-separ
 failed=0
 for ((round = 1; round <= rounds; round++)); do
   for ((i = 0; i < ${#modes[@]}; i++)); do
-    mode=${modes[(i + round - 1) % ${#modes[@]}]}
+    mode=${modes[${orders[(round - 1) % 4]:i:1}]}
     db=$work/$mode-$round.db
     cp "$work/seed.db" "$db"
     start_server "$db" "$mode" "$work/$mode.log" --token load-test-token
