@@ -164,5 +164,6 @@ awk -v e="${med[evlog,page_load_paced,p99]}" -v o="${med[off,page_load_paced,p99
 }'
 echo "paced page-load p99 against off's in the same round, median over the rounds:"
 echo "  evlog $(paired_ratio evlog), async $(paired_ratio async) (reported; async writes page views through"
-echo "  the same logger as evlog, which has no critical page views: the two differ only by noise)"
+echo "  the same logger as evlog, which has no critical page views: for page views the two run"
+echo "  the same code)"
 exit "$failed"
