@@ -3,14 +3,22 @@
 # time from its seed corpus in fuzz/corpus/<target>/. Fails on a crash, a leak, a timeout or a
 # failed check; the input that did it is left in the work directory and printed.
 #   scripts/fuzz.sh [SECONDS]   time per target (default 60)
-#   EVLOG_FUZZ_DIR=DIR          where to build and keep new inputs (default: a fresh temp dir)
+#   EVLOG_FUZZ_DIR=DIR          where to build and keep new inputs (default: a fresh temp dir,
+#                               removed at the end unless a target failed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-work=${EVLOG_FUZZ_DIR:-$(mktemp -d -t evlog-fuzz-XXXXXX)}
-mkdir -p "$work"
+if [[ -n ${EVLOG_FUZZ_DIR:-} ]]; then
+  work=$EVLOG_FUZZ_DIR
+  mkdir -p "$work"
+  own_work=false
+else
+  work=$(mktemp -d -t evlog-fuzz-XXXXXX)
+  own_work=true
+fi
 cxx=${CXX_FUZZ:-clang++}
+# shellcheck disable=SC2054  # the commas belong to -fsanitize=, not array separators
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -fno-omit-frame-pointer -Iinclude -Isrc)
 
@@ -38,4 +46,7 @@ for target in spill_reader metadata; do
     echo "=== $target: no crash, no leak"
   fi
 done
+if [[ $status == 0 && $own_work == true ]]; then
+  rm -rf "$work"
+fi
 exit $status

@@ -22,17 +22,34 @@ inline std::filesystem::path make_temp_dir() {
   return pattern;
 }
 
+// The seeded database that seeded_copy() copies, made on first use in a directory of its own,
+// which is removed when the test process exits.
+class MasterDatabase {
+ public:
+  MasterDatabase() : dir_(make_temp_dir()) {
+    seed_database(path().string(), "classroom");
+    Connection connection(path().string());
+    connection.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  ~MasterDatabase() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  MasterDatabase(const MasterDatabase&) = delete;
+  MasterDatabase& operator=(const MasterDatabase&) = delete;
+
+  std::filesystem::path path() const { return dir_ / "master.db"; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
 // A seeded database file (seeding hashes 21 passwords, so suites seed once and copy).
 inline std::string seeded_copy(const std::filesystem::path& dir) {
-  static const std::filesystem::path master = [] {
-    const auto path = make_temp_dir() / "master.db";
-    seed_database(path.string(), "classroom");
-    Connection connection(path.string());
-    connection.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    return path;
-  }();
+  static const MasterDatabase master;
   const auto copy = dir / "classroom.db";
-  std::filesystem::copy_file(master, copy, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(master.path(), copy,
+                             std::filesystem::copy_options::overwrite_existing);
   return copy.string();
 }
 
