@@ -1,9 +1,12 @@
 // Logger: events from many threads land exactly once with their fields; ids and timestamps are
 // made at log() time; flush and shutdown keep their deadlines; the destructor loses nothing;
 // stats report a stalled database; several loggers coexist.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <latch>
 #include <mutex>
 #include <string>
@@ -251,6 +254,39 @@ TEST(Logger, QueueCapacityRoundsUp) {
   ASSERT_TRUE(logger.flush(kLongWait));
   EXPECT_EQ(count_rows(db), 100);
   EXPECT_TRUE(accounted(logger.stats(), 100));
+}
+
+// The names of this process's threads, from /proc/self/task/TID/comm.
+std::vector<std::string> thread_names() {
+  std::vector<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.push_back(name);
+  }
+  return names;
+}
+
+long writer_threads() {
+  const auto names = thread_names();
+  return std::count(names.begin(), names.end(), "evlog-writer");
+}
+
+// Operators find the writer by name (top -H, ps -L, perf, /proc): one thread per logger, named
+// while it runs and gone after shutdown.
+TEST(Logger, EachWriterThreadIsNamedEvlogWriter) {
+  TempDir dir;
+  const long before = writer_threads();
+  {
+    evlog::Logger first(options_for(dir.file("first.db")));
+    evlog::Logger second(options_for(dir.file("second.db")));
+    EXPECT_TRUE(wait_until([&] { return writer_threads() == before + 2; }, kLongWait))
+        << writer_threads() - before << " writer threads named evlog-writer, expected 2";
+    ASSERT_TRUE(first.shutdown(kLongWait));
+    // A joined thread leaves /proc a moment after join() returns: wait for it, bounded.
+    EXPECT_TRUE(wait_until([&] { return writer_threads() == before + 1; }, kLongWait));
+  }
+  EXPECT_TRUE(wait_until([&] { return writer_threads() == before; }, kLongWait));
 }
 
 // flush() keeps its deadline while another connection holds the write lock, and returns true once

@@ -56,6 +56,9 @@
 
 namespace evlog::detail {
 
+// The name of every writer thread (the README documents it for operators).
+inline constexpr char kWriterThreadName[] = "evlog-writer";
+
 using EventQueue = BoundedMpscQueue<EventRecord>;
 using Clock = std::chrono::steady_clock;
 
