@@ -3,6 +3,7 @@
 // producer threads and metadata of 0, 44, 100 and 1,000 bytes; in a tight loop, paced at 10,000
 // calls/s per thread by busy-waiting on steady_clock, and paced by sleeping (one cell).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <evlog/evlog.hpp>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "bench.hpp"
@@ -220,9 +222,6 @@ bool run_latency(const LatencyOptions& opts) {
       "calls; ratio = spdlog p50 / evlog p50\n\n",
       opts.database.c_str(), format_count(static_cast<double>(opts.calls)).c_str(), opts.rate,
       format_count(static_cast<double>(opts.paced_calls)).c_str());
-  std::printf("%-6s %4s %5s %10s | %-44s | %-44s | %7s\n", "mode", "thr", "meta", "calls",
-              "evlog p50 / p90 / p99 / p99.9 / max", "spdlog p50 / p90 / p99 / p99.9 / max",
-              "ratio");
   std::vector<std::tuple<std::string, int, std::size_t>> plan;
   for (const std::string& mode : opts.modes) {
     for (const int p : opts.producers) {
@@ -233,6 +232,17 @@ bool run_latency(const LatencyOptions& opts) {
       }
     }
   }
+  const bool sleep_asked = std::ranges::find(opts.modes, "sleep") != opts.modes.end();
+  const bool sleep_planned =
+      std::ranges::any_of(plan, [](const auto& cell) { return std::get<0>(cell) == "sleep"; });
+  if (sleep_asked && !sleep_planned) {
+    std::printf(
+        "sleep: no cell: it runs with 1 producer and 44 B of metadata (or the only --metadata "
+        "size given)\n\n");
+  }
+  std::printf("%-6s %4s %5s %10s | %-44s | %-44s | %7s\n", "mode", "thr", "meta", "calls",
+              "evlog p50 / p90 / p99 / p99.9 / max", "spdlog p50 / p90 / p99 / p99.9 / max",
+              "ratio");
   std::vector<Cell> cells;
   ProgressBar progress("bench latency", plan.size());
   bool ok = true;
@@ -294,7 +304,9 @@ void add_bench_latency(CLI::App& bench, std::function<bool()>& chosen) {
   cmd->add_option("--metadata", opts->metadata, "Metadata sizes in bytes (JSON objects)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{60'000}));
-  cmd->add_option("--modes", opts->modes, "tight, paced (busy-wait), sleep")
+  cmd->add_option("--modes", opts->modes,
+                  "tight, paced (busy-wait), sleep (one cell: 1 producer, 44 B of metadata or "
+                  "the only size given)")
       ->capture_default_str()
       ->check(CLI::IsMember({"tight", "paced", "sleep"}));
   cmd->add_flag("!--no-spdlog", opts->spdlog, "Skip the spdlog baseline");
