@@ -1,6 +1,6 @@
 // Logger: events from many threads land exactly once with their fields; ids and timestamps are
 // made at log() time; flush and shutdown keep their deadlines; the destructor loses nothing;
-// stats report a stalled database; several loggers coexist.
+// stats report a stalled database; several loggers coexist; each writer thread is named.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
