@@ -6,7 +6,8 @@
 # unmeasured, then for DURATION seconds (5) with 32 connections, and prints:
 #   - wrk's p50/p99 and requests/s;
 #   - the server's CPU time per request (utime + stime from /proc/PID/stat over the run), and the
-#     part of it spent by evlog's writer thread (named evlog-writer) in the modes that have one;
+#     part of it spent by evlog's writer thread (named evlog-writer; how much of that in the
+#     kernel) in the modes that have one;
 #   - the kernel's TCP counters over the run (nstat): accept-queue overflows and retransmission
 #     timeouts, which show a listen backlog too small for the connections opened at once.
 # Needs wrk and curl; nstat (iproute2) is used when present.
@@ -30,12 +31,12 @@ export COOKIE=$cookie
 
 # utime + stime of the whole process, in clock ticks (fields 14 and 15 after the command name).
 cpu_ticks() { sed 's/.*) //' "/proc/$server_pid/stat" | awk '{print $12 + $13}'; }
-# The same for the thread named evlog-writer; nothing without one.
+# utime and stime of the thread named evlog-writer; nothing without one.
 writer_ticks() {
   local task
   for task in "/proc/$server_pid"/task/*; do
     if [[ $(cat "$task/comm" 2>/dev/null) == evlog-writer ]]; then
-      sed 's/.*) //' "$task/stat" | awk '{print $12 + $13}'
+      sed 's/.*) //' "$task/stat" | awk '{print $12, $13}'
       return
     fi
   done
@@ -54,9 +55,13 @@ echo "$mode $workload: p50 $p50 ms, p99 $p99 ms, $rps req/s, $errors errors"
 awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" 'BEGIN {
   printf "server CPU: %.2f s in %s s, %.1f us per request\n", t / hz, d, t / hz * 1e6 / (r * d) }'
 if [[ -n $w0 && -n $w1 ]]; then
-  awk -v t=$((w1 - w0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" 'BEGIN {
-    printf "  of which the evlog-writer thread: %.2f s, %.1f us per request\n", t / hz,
-           t / hz * 1e6 / (r * d) }'
+  read -r wu0 ws0 <<<"$w0"
+  read -r wu1 ws1 <<<"$w1"
+  awk -v u=$((wu1 - wu0)) -v s=$((ws1 - ws0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" \
+      -v d="$duration" 'BEGIN {
+    t = u + s
+    printf "  of which the evlog-writer thread: %.2f s (%.0f %% in the kernel), %.1f us per request\n",
+           t / hz, (t > 0) ? 100 * s / t : 0, t / hz * 1e6 / (r * d) }'
 fi
 if $have_nstat; then
   nstat 2>/dev/null | awk '
