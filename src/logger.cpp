@@ -31,7 +31,8 @@ class Logger::Impl {
   explicit Impl(Options options);
   ~Impl();
 
-  Result log(const Event& event, Delivery delivery) noexcept;
+  Result log(const Event& event, Delivery delivery, WaitHook* hook) noexcept;
+  Result refuse(std::string message) noexcept;
   Delivery delivery_for(const Event& event) const noexcept {
     if (critical_.empty() || !critical_.contains(event.type)) return Delivery::async;
     return Delivery::committed;
@@ -225,7 +226,7 @@ Result Logger::Impl::drop(Admission why) noexcept {
   return {Outcome::dropped, "queue full"};
 }
 
-Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
+Result Logger::Impl::log(const Event& event, Delivery delivery, WaitHook* hook) noexcept {
   ensure_current_process();
   if (closed_.load(std::memory_order_seq_cst)) [[unlikely]] {
     producers_.rejected.fetch_add(1, std::memory_order_relaxed);
@@ -271,13 +272,21 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     deadline = Clock::now() + options_.block_timeout;
   }
 
+  // Called before every wait below; tells the caller's hook (once) that this call waits.
+  const auto about_to_wait = [&hook] {
+    if (hook) [[unlikely]] {
+      hook->before_wait();
+      hook = nullptr;
+    }
+  };
   // The bounded wait (kFreeingWait) for a state that a consumer or another producer is about to
   // end: true while it lasts, so the caller yields and tries again.
   Clock::time_point freeing_until{};
-  const auto keep_trying = [&freeing_until] {
+  const auto keep_trying = [&freeing_until, &about_to_wait] {
     const auto now = Clock::now();
     if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
     if (now >= freeing_until) return false;
+    about_to_wait();
     std::this_thread::yield();
     return true;
   };
@@ -316,6 +325,7 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
     if (!wait || Clock::now() >= deadline) {
       return drop(admission);
     }
+    about_to_wait();
     if (spins < 16) {
       std::this_thread::yield();
     } else {
@@ -325,7 +335,15 @@ Result Logger::Impl::log(const Event& event, Delivery delivery) noexcept {
 
   if (delivery == Delivery::async) return {Outcome::queued, {}};
   writer_->request_urgent();
+  about_to_wait();
   return wait_for_commit(ticket, deadline);
+}
+
+Result Logger::Impl::refuse(std::string message) noexcept {
+  ensure_current_process();
+  producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+  if (closed_.load(std::memory_order_seq_cst)) return {Outcome::closed, "shut down"};
+  return {Outcome::rejected, std::move(message)};
 }
 
 Result Logger::Impl::wait_for_commit(const std::shared_ptr<CommitTicket>& ticket,
@@ -470,10 +488,19 @@ Logger::Logger(Options options) : impl_(std::make_unique<Impl>(std::move(options
 Logger::~Logger() = default;
 
 Result Logger::log(const Event& event) noexcept {
-  return impl_->log(event, impl_->delivery_for(event));
+  return impl_->log(event, impl_->delivery_for(event), nullptr);
 }
 Result Logger::log(const Event& event, Delivery delivery) noexcept {
-  return impl_->log(event, delivery);
+  return impl_->log(event, delivery, nullptr);
+}
+Result Logger::log(const Event& event, WaitHook& hook) noexcept {
+  return impl_->log(event, impl_->delivery_for(event), &hook);
+}
+Result Logger::log(const Event& event, Delivery delivery, WaitHook& hook) noexcept {
+  return impl_->log(event, delivery, &hook);
+}
+Result Logger::refuse(std::string message) noexcept {
+  return impl_->refuse(std::move(message));
 }
 bool Logger::flush(std::chrono::milliseconds timeout) noexcept {
   return impl_->flush(timeout);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "evlog/event.hpp"
 #include "evlog/options.hpp"
@@ -30,6 +31,21 @@ inline constexpr std::size_t kSlotBytes = 448;
 // heap allocation. Since type and user_type are at most 64 bytes each, metadata up to 256 bytes
 // always fits.
 inline constexpr std::size_t kInlineBytes = 384;
+
+// For a caller that holds a lock of its own while it calls log() (a language runtime's global
+// interpreter lock, say) and must let go of it while log() waits, but not pay for letting go when
+// log() returns at once. The Python package releases Python's GIL here.
+class WaitHook {
+ public:
+  // Called on the calling thread at most once per log() call, just before log() first waits: for
+  // room in a full queue (OnFull::block, committed delivery), for a queue cell another thread is
+  // moving out, or for the commit of a committed-delivery event. Not called when log() returns
+  // without waiting. Must not call into the logger.
+  virtual void before_wait() noexcept = 0;
+
+ protected:
+  ~WaitHook() = default;
+};
 
 class Logger {
  public:
@@ -50,6 +66,15 @@ class Logger {
   Result log(const Event& event) noexcept;
   // Records one event with the delivery given.
   Result log(const Event& event, Delivery delivery) noexcept;
+  // As the two above, calling hook.before_wait() once before the call first waits, if it does.
+  Result log(const Event& event, WaitHook& hook) noexcept;
+  Result log(const Event& event, Delivery delivery, WaitHook& hook) noexcept;
+
+  // Counts a call that its caller refused before it could describe an Event (a language binding
+  // given an argument of the wrong type, say) as log() counts an invalid event, in
+  // Stats::rejected, so that the accounting covers every call. Answers `rejected` with `message`,
+  // or `closed` once shutdown has begun, as log() would.
+  Result refuse(std::string message) noexcept;
 
   // Waits until every event logged before the call has reached a final state (written,
   // dead-lettered, dropped or lost). True when they all have; false at the deadline.
