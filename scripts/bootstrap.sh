@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev
   strace util-linux
   libssl-dev chromium wrk curl
+  python3 python3-dev pybind11-dev python3-pytest
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 missing=()

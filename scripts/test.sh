@@ -56,6 +56,8 @@ check_installed_package() {
   db=$(mktemp -d)/consumer.db
   "$consumer/hello_evlog" "$db"
   rm -rf "$(dirname "$db")"
+  echo "=== [package] the Python package: cmake --install and pip install ."
+  scripts/check_python_install.sh build/release
 }
 
 for config in $configs; do
