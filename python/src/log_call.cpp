@@ -126,12 +126,11 @@ bool convert(PyObject* const* values, const LoggerCore& core, evlog::Event& even
 
 LoggerCore* core_of(PyObject* self) {
   try {
-    auto* core = py::handle(self).cast<LoggerCore*>();
-    if (core != nullptr) return core;
-  } catch (const py::cast_error&) {
+    return &LoggerCore::of(self);
+  } catch (const py::type_error& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+    return nullptr;
   }
-  PyErr_SetString(PyExc_TypeError, "evlog.Logger.log: the Logger was not initialized");
-  return nullptr;
 }
 
 PyObject* log_entry(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {

@@ -21,7 +21,27 @@ std::vector<LoggerCore*>& open_loggers() {
   return *list;
 }
 
+PyTypeObject* g_logger_type = nullptr;
+const py::detail::type_info* g_logger_info = nullptr;
+
 }  // namespace
+
+void LoggerCore::register_type(py::handle logger_type) {
+  g_logger_type = reinterpret_cast<PyTypeObject*>(logger_type.ptr());
+  g_logger_info = py::detail::get_type_info(typeid(LoggerCore));
+}
+
+LoggerCore& LoggerCore::of(PyObject* self) {
+  if (!PyObject_TypeCheck(self, g_logger_type)) {
+    throw py::type_error(std::string("expected an evlog.Logger, got ") + Py_TYPE(self)->tp_name);
+  }
+  auto* instance = reinterpret_cast<py::detail::instance*>(self);
+  const py::detail::value_and_holder v_h = instance->get_value_and_holder(g_logger_info, false);
+  if (!v_h || !v_h.holder_constructed()) {
+    throw py::type_error("evlog.Logger: __init__() was not called on this object");
+  }
+  return *v_h.value_ptr<LoggerCore>();
+}
 
 LoggerCore::LoggerCore(ParsedOptions parsed)
     : relay_(std::move(parsed.relay)),
@@ -74,7 +94,7 @@ void LoggerCore::shutdown_all() {
   std::vector<py::object> keep;
   std::vector<LoggerCore*> loggers = open_loggers();
   for (LoggerCore* core : loggers) {
-    keep.push_back(py::cast(core, py::return_value_policy::reference));
+    keep.push_back(py::cast(core, py::return_value_policy::reference));  // the existing object
   }
   const auto start = Clock::now();
   // Shutting down waits for writers: other Python threads (daemon threads still logging) run

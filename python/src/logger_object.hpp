@@ -33,6 +33,12 @@ class LoggerCore {
   LoggerCore(const LoggerCore&) = delete;
   LoggerCore& operator=(const LoggerCore&) = delete;
 
+  // The LoggerCore of an evlog.Logger object, or a Python TypeError when `self` is not one or its
+  // __init__ never ran (Logger.__new__(Logger)): pybind11 itself would hand out a pointer to
+  // storage nothing was built in. GIL held; `logger_type` is registered at import.
+  static LoggerCore& of(PyObject* self);
+  static void register_type(pybind11::handle logger_type);
+
   evlog::Logger& logger() { return *logger_; }
   std::size_t max_metadata_bytes() const { return max_metadata_bytes_; }
 

@@ -42,11 +42,14 @@ or garbage collected, is shut down within its shutdown_timeout.)doc");
                    evlog::python::parse_options("Logger", database, kwargs));
              }),
              py::arg("database") = "analytics.db");
+  LoggerCore::register_type(logger);
   evlog::python::install_log_method(logger);
+  // Every method takes `self` as a handle and asks LoggerCore::of() for the C++ object, which
+  // refuses one whose __init__ never ran.
   logger.def(
       "flush",
-      [](LoggerCore& self, py::handle timeout) {
-        return self.flush(evlog::python::parse_timeout("timeout", timeout));
+      [](py::handle self, py::handle timeout) {
+        return LoggerCore::of(self.ptr()).flush(evlog::python::parse_timeout("timeout", timeout));
       },
       py::arg("timeout") = 5.0,
       R"doc(flush(timeout=5.0) -> bool
@@ -55,9 +58,10 @@ Waits until every event logged before the call is final (written, dead-lettered,
 lost): True when they all are, False at the deadline (seconds). Releases the GIL while it waits.)doc");
   logger.def(
       "shutdown",
-      [](LoggerCore& self, py::handle timeout) {
-        if (timeout.is_none()) return self.shutdown(std::nullopt);
-        return self.shutdown(evlog::python::parse_timeout("timeout", timeout));
+      [](py::handle self, py::handle timeout) {
+        LoggerCore& core = LoggerCore::of(self.ptr());
+        if (timeout.is_none()) return core.shutdown(std::nullopt);
+        return core.shutdown(evlog::python::parse_timeout("timeout", timeout));
       },
       py::arg("timeout") = py::none(),
       R"doc(shutdown(timeout=None) -> bool
@@ -68,17 +72,25 @@ spilled, with a spill_dir). None means the logger's shutdown_timeout. Warnings s
 on_warning before it returns (within half a second past the deadline). Calling it again returns
 the first answer. Releases the GIL while it waits.)doc");
   logger.def(
-      "close", [](LoggerCore& self) { return self.shutdown(std::nullopt); },
+      "close", [](py::handle self) { return LoggerCore::of(self.ptr()).shutdown(std::nullopt); },
       "close() -> bool\n\nshutdown() with the logger's shutdown_timeout.");
-  logger.def("__enter__", [](py::object self) { return self; });
+  logger.def(
+      "__enter__",
+      [](py::object self) {
+        (void)LoggerCore::of(self.ptr());
+        return self;
+      },
+      "Returns the logger itself.");
   logger.def(
       "__exit__",
-      [](LoggerCore& self, const py::args&) {
-        self.shutdown(std::nullopt);
+      [](py::handle self, const py::args&) {
+        LoggerCore::of(self.ptr()).shutdown(std::nullopt);
         return false;
       },
       "Calls shutdown(); never suppresses an exception.");
-  logger.def("stats", &LoggerCore::stats, R"doc(stats() -> Stats
+  logger.def(
+      "stats", [](py::handle self) { return LoggerCore::of(self.ptr()).stats(); },
+      R"doc(stats() -> Stats
 
 A snapshot of this logger's counters in this process (a forked child counts from zero).)doc");
 

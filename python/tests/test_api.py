@@ -312,3 +312,32 @@ def test_module_exposes_the_documented_names():
     package = pathlib.Path(evlog.__file__).parent
     assert (package / "py.typed").exists() and (package / "_evlog.pyi").exists()
     assert "delivery" in inspect.getdoc(evlog.Logger.log)
+
+
+def test_a_logger_whose_init_never_ran_raises_instead_of_crashing():
+    bare = evlog.Logger.__new__(evlog.Logger)
+    for call in (lambda: bare.log("page_view"), bare.flush, bare.shutdown, bare.close,
+                 bare.stats, bare.__enter__, lambda: bare.__exit__(None, None, None)):
+        with pytest.raises(TypeError, match="__init__"):
+            call()
+    with pytest.raises(TypeError):
+        evlog.Logger.flush(5)
+    with pytest.raises(TypeError):
+        evlog.Logger.log(5, "page_view")
+
+
+def test_a_subclass_works_and_must_call_init(db):
+    class AppLogger(evlog.Logger):
+        def page(self, path):
+            return self.log("page_view", metadata={"path": path})
+
+    with AppLogger(db) as logger:
+        assert logger.page("/tasks").ok
+    assert count_rows(db) == 1
+
+    class Forgetful(evlog.Logger):
+        def __init__(self):
+            pass
+
+    with pytest.raises(TypeError, match="__init__"):
+        Forgetful()
