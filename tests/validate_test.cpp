@@ -300,11 +300,21 @@ TEST(Validate, InvalidOptionsThrowNamingTheOption) {
     SCOPED_TRACE(c.name);
     evlog::Options options = options_for(dir.file("never.db"));
     c.change(options);
+    // validate_options() refuses the same options with the same words, and opens nothing.
+    std::string validated;
+    try {
+      evlog::validate_options(options);
+      ADD_FAILURE() << c.name << ": validate_options did not throw";
+    } catch (const evlog::Error& e) {
+      validated = e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("never.db")));
     try {
       evlog::Logger logger(options);
       ADD_FAILURE() << c.name << ": the constructor did not throw";
     } catch (const evlog::Error& e) {
       const std::string message = e.what();
+      EXPECT_EQ(message, validated);
       bool named = false;
       for (const std::string& n : c.names) named = named || names_field(message, n);
       EXPECT_TRUE(named) << c.name << ": message '" << message << "' names none of the options";
@@ -324,6 +334,16 @@ TEST(Validate, ErrorIsARuntimeError) {
   evlog::Options options;
   options.database = "";
   EXPECT_THROW(evlog::Logger logger(options), std::runtime_error);
+}
+
+// validate_options() accepts valid options without creating the database.
+TEST(Validate, ValidateOptionsOpensNothing) {
+  TempDir dir;
+  evlog::Options options = options_for(dir.file("unopened.db"));
+  options.spill_dir = dir.file("spill");
+  evlog::validate_options(options);
+  EXPECT_FALSE(std::filesystem::exists(options.database));
+  EXPECT_FALSE(std::filesystem::exists(options.spill_dir));
 }
 
 // Valid edge options are accepted: the smallest queue, the largest metadata cap.

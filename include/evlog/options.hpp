@@ -110,4 +110,9 @@ struct Options {
   std::function<std::unique_ptr<Sink>()> make_sink;
 };
 
+// Checks `options` as Logger's constructor does before it opens anything, and throws
+// evlog::Error naming the field and the rule it breaks. For a framework integration that refuses
+// bad configuration at start-up, before any process opens the database.
+void validate_options(const Options& options);
+
 }  // namespace evlog

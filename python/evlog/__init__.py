@@ -32,7 +32,7 @@ from typing import Optional as _Optional
 from typing import Tuple as _Tuple
 
 from . import _evlog
-from ._evlog import Error, Logger, __version__
+from ._evlog import Error, Logger, __version__, validate_options
 
 __all__ = [
     "Error",
@@ -46,6 +46,7 @@ __all__ = [
     "Stats",
     "inspect_spill",
     "replay",
+    "validate_options",
 ]
 
 

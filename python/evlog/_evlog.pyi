@@ -70,6 +70,9 @@ class Logger:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+def validate_options(database: _Path = "analytics.db", **options: Any) -> None:
+    """Checks Logger's arguments as its constructor does, without opening anything."""
+
 def inspect_spill(path: str) -> SpillInspection: ...
 def replay(
     spill_dir: _Path, database: _Path, *, timeout: _Seconds = 300.0, **options: Any

@@ -128,6 +128,25 @@ A snapshot of this logger's counters in this process (a forked child counts from
       },
       py::arg("spill_dir"), py::arg("database"), py::kw_only(), py::arg("timeout") = 300.0);
 
+  m.def(
+      "validate_options",
+      [](py::handle database, const py::kwargs& kwargs) {
+        evlog::python::ParsedOptions parsed =
+            evlog::python::parse_options("validate_options", database, kwargs);
+        try {
+          evlog::validate_options(parsed.options);
+        } catch (...) {
+          evlog::python::release_relay(parsed.relay, std::chrono::steady_clock::now());
+          throw;
+        }
+        evlog::python::release_relay(parsed.relay, std::chrono::steady_clock::now());
+      },
+      py::arg("database") = "analytics.db",
+      R"doc(validate_options(database="analytics.db", **options) -> None
+
+Checks what Logger(database, **options) would be given, as its constructor does, without opening
+anything: raises TypeError for an unknown keyword and evlog.Error naming the field for a bad
+value. For a framework integration that refuses bad configuration at start-up.)doc");
   m.def("_register_types", &evlog::python::register_types);
   m.def("_shutdown_all", &LoggerCore::shutdown_all);
 }

@@ -341,3 +341,21 @@ def test_a_subclass_works_and_must_call_init(db):
 
     with pytest.raises(TypeError, match="__init__"):
         Forgetful()
+
+
+def test_validate_options_checks_as_the_constructor_does_without_opening(tmp_path):
+    db = tmp_path / "unopened.db"
+    evlog.validate_options(db, critical_types={"task_complete"}, max_delay=0.05,
+                           spill_dir=tmp_path / "spill", on_warning=print)
+    assert not db.exists() and not (tmp_path / "spill").exists()
+    for field, value in [("queue_capacity", 8), ("queue_capacity", "8"), ("table", "a b"),
+                         ("critical_types", "task_complete"), ("on_full", "never")]:
+        with pytest.raises(evlog.Error) as by_validate:
+            evlog.validate_options(db, **{field: value})
+        with pytest.raises(evlog.Error) as by_constructor:
+            evlog.Logger(db, **{field: value})
+        assert str(by_validate.value) == str(by_constructor.value)
+        assert f"Options::{field}:" in str(by_validate.value)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'size'"):
+        evlog.validate_options(db, size=1)
+    assert not db.exists()

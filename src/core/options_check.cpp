@@ -94,3 +94,11 @@ void check_options(const Options& o) {
 }
 
 }  // namespace evlog::detail
+
+namespace evlog {
+
+void validate_options(const Options& options) {
+  detail::check_options(options);
+}
+
+}  // namespace evlog
