@@ -12,7 +12,7 @@ packages=(
   strace util-linux
   libssl-dev chromium wrk curl
   python3 python3-dev pybind11-dev python3-pytest
-  python3-venv python3-pip python3-setuptools python3-wheel
+  python3-venv python3-pip python3-setuptools python3-wheel python3-flask gunicorn procps
 )
 
 missing=()

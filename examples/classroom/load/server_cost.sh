@@ -50,7 +50,7 @@ w0=$(writer_ticks)
 line=$(wrk -t2 -c32 -d"${duration}s" --latency -s "$here/$workload.lua" "$base" | grep '^RESULT')
 t1=$(cpu_ticks)
 w1=$(writer_ticks)
-read -r p50 p99 rps errors <<<"${line#RESULT }"
+read -r p50 p99 rps errors _ <<<"${line#RESULT }"
 echo "$mode $workload: p50 $p50 ms, p99 $p99 ms, $rps req/s, $errors errors"
 awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" 'BEGIN {
   printf "server CPU: %.2f s in %s s, %.1f us per request\n", t / hz, d, t / hz * 1e6 / (r * d) }'
