@@ -127,25 +127,23 @@ def test_sixteen_threads_logging_committed_events_share_commits(db):
     assert count_rows(db) == threads * per_thread
 
 
-def gil_hold_calibrated(seconds: float):
-    """A function that holds the GIL for about `seconds` in one C call (sum over a range runs no
-    bytecode and never checks for a switch) and returns (start, end) on the monotonic clock."""
-    n = 10_000_000
-    t = time.monotonic()
-    sum(range(n))
-    count = int(seconds * n / (time.monotonic() - t))
-
-    def hold():
+def gil_hold(seconds: float):
+    """Holds the GIL for `seconds`: C calls that run no bytecode (sum over a range), back to
+    back, with the switch interval raised so that no other thread is handed the GIL between
+    them. Returns (start, end) on the monotonic clock."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000)
+    try:
         start = time.monotonic()
-        sum(range(count))
+        while time.monotonic() - start < seconds:
+            sum(range(1_000_000))
         return start, time.monotonic()
-
-    return hold
+    finally:
+        sys.setswitchinterval(old)
 
 
 def test_the_writer_keeps_writing_while_a_python_thread_holds_the_gil(db, tmp_path):
     make_table(db)
-    gil_hold = gil_hold_calibrated(3.5)
     # Another process holds the write lock until told, then for 1.5 s more, so that the writer
     # fails and warns while the GIL is held; then it releases the lock and reports when the
     # rows have reached the table (time.monotonic() is the system-wide CLOCK_MONOTONIC).
@@ -179,7 +177,7 @@ def test_the_writer_keeps_writing_while_a_python_thread_holds_the_gil(db, tmp_pa
     assert 1000 <= admitted < 3000  # the rest dropped: the writer will warn about it
     observer.stdin.write(f"{admitted + 1}\n")  # + the prime row
     observer.stdin.flush()
-    held_from, held_to = gil_hold()
+    held_from, held_to = gil_hold(3.5)
     released, reached = (float(x) for x in observer.stdout.readline().split())
     observer.wait(timeout=30)
 
