@@ -13,12 +13,16 @@ Configuration (create_app(config) or the environment):
   CLASSROOM_LOGGING   off | sync | queue | selective | evlog (default evlog; $CLASSROOM_LOGGING)
   EVLOG_OPTIONS       more evlog.Logger keywords for the evlog mode (default: durability "full",
                       as the app's own writes; $CLASSROOM_EVLOG_OPTIONS, a JSON object)
+  CLASSROOM_LOG_STATS with evlog: each process writes one line of its evlog.Stats to stderr (the
+                      gunicorn log) as it exits ($CLASSROOM_LOG_STATS=1)
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import sys
 
 from flask import Flask, g
 
@@ -52,12 +56,26 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.setdefault("EVLOG_CRITICAL_TYPES", CRITICAL_TYPES)
         app.config.setdefault("EVLOG_PAGE_VIEWS", True)
         analytics.init_app(app)
+        if app.config.get("CLASSROOM_LOG_STATS", os.environ.get("CLASSROOM_LOG_STATS") == "1"):
+            atexit.register(_print_stats, app)
     app.extensions["classroom"]["log"] = make_logger(mode, db)
     if mode != "evlog":
         app.after_request(views.log_page_view)
 
     app.register_blueprint(views.bp)
     return app
+
+
+def _print_stats(app: Flask) -> None:
+    """At exit (before evlog's own drain, atexit runs the later registration first): this
+    process's counters, after a flush, for the load script."""
+    state = app.extensions.get("evlog")
+    logger = state.peek() if state is not None else None
+    if logger is not None:
+        logger.flush(5.0)
+        s = logger.stats()
+        print(f"evlog stats: pid {os.getpid()}, written {s.written}, batches {s.batches}, "
+              f"dropped {s.dropped}, lost {s.lost}", file=sys.stderr, flush=True)
 
 
 @analytics.user_loader
