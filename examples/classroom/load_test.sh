@@ -77,7 +77,7 @@ for ((round = 1; round <= rounds; round++)); do
       before=$(written_and_batches)
       line=$(COOKIE=$cookie wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
                -s "$here/load/$workload.lua" "$base" | grep '^RESULT')
-      read -r p50 p99 rps errors <<<"${line#RESULT }"
+      read -r p50 p99 rps errors _ <<<"${line#RESULT }"
       runs[$mode,$workload,p50]+="$p50 "
       runs[$mode,$workload,p99]+="$p99 "
       runs[$mode,$workload,rps]+="$rps "

@@ -47,12 +47,23 @@ CREATE TABLE IF NOT EXISTS quiz_results (
   id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
   quiz_id INTEGER NOT NULL REFERENCES quizzes(id), answers TEXT NOT NULL,
   score INTEGER NOT NULL, total INTEGER NOT NULL, created_at TEXT NOT NULL);
--- The analytics table as the app had it before evlog: the four columns it inserts, and a
--- time the database fills in. evlog adopts it (adds event_id and its unique index).
+"""
+
+# The analytics table as the app had it before evlog: the four columns it inserts, and a time the
+# database fills in. evlog adopts it (adds event_id and its unique index).
+ANALYTICS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS analytics_events (
   id INTEGER PRIMARY KEY, event_type TEXT NOT NULL, user_id INTEGER, user_type TEXT,
   metadata TEXT, created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 """
+
+
+def ensure_analytics_table(path: str) -> None:
+    con = connect(path)
+    try:
+        con.executescript(ANALYTICS_SCHEMA)
+    finally:
+        con.close()
 
 
 def utc_now(delta: timedelta = timedelta()) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from .auth import hash_password
-from .db import SCHEMA, connect
+from .db import ANALYTICS_SCHEMA, SCHEMA, connect
 
 TASKS = [
     ("Fractions", "Add, compare and simplify fractions.",
@@ -40,7 +40,7 @@ def seed(path: str, password: str = "classroom") -> dict:
     """Returns how many users, tasks and quizzes it added."""
     con = connect(path)
     try:
-        con.executescript(SCHEMA)
+        con.executescript(SCHEMA + ANALYTICS_SCHEMA)
         counts = {"users": 0, "tasks": 0, "quizzes": 0}
         users = [(f"student{i}", "student") for i in range(1, 21)] + [("teacher1", "teacher")]
         for name, role in users:

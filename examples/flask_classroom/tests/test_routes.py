@@ -175,3 +175,18 @@ def test_critical_events_are_committed_when_the_response_is_sent(app, client, da
     # No flush: committed delivery means the row is there when the request returns.
     assert rows(database, "SELECT count(*) FROM analytics_events "
                           "WHERE event_type = 'task_complete'") == [(1,)]
+
+
+@pytest.mark.parametrize("mode", ["sync", "evlog"])
+def test_the_analytics_table_can_live_in_a_file_of_its_own(database, tmp_path, mode):
+    events_path = str(tmp_path / "events.db")
+    app = make_app(database, mode, CLASSROOM_ANALYTICS_DATABASE=events_path)
+    client = app.test_client()
+    login(client)
+    client.post("/tasks/1/complete")
+    if mode == "evlog":
+        with app.app_context():
+            assert analytics.flush(5.0)
+    assert [r[0] for r in rows(events_path, "SELECT event_type FROM analytics_events "
+                                            "ORDER BY id")] == ["login", "task_complete"]
+    assert rows(database, "SELECT count(*) FROM analytics_events") == [(0,)]
