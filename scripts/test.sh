@@ -58,6 +58,8 @@ check_installed_package() {
   rm -rf "$(dirname "$db")"
   echo "=== [package] the Python package: cmake --install and pip install ."
   scripts/check_python_install.sh build/release
+  echo "=== [package] a plain Release build, a subproject, a SQLite-only install"
+  scripts/check_builds.sh build
 }
 
 for config in $configs; do

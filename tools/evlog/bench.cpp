@@ -13,7 +13,9 @@ void add_bench_command(CLI::App& app, std::function<bool()>& chosen) {
   add_bench_latency(*bench, chosen);
   add_bench_throughput(*bench, chosen);
   add_bench_strategies(*bench, chosen);
+#if EVLOG_WITH_POSTGRES
   add_bench_postgres(*bench, chosen);
+#endif
 }
 
 }  // namespace evlog::cli

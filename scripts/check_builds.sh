@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The ways a user builds evlog, beside the project's own presets, each built and used:
+#   1. plain:       cmake -DCMAKE_BUILD_TYPE=Release, no preset (so no -Werror), build, install
+#   2. subproject:  examples/add_subdirectory adds evlog with add_subdirectory and without
+#                   PostgreSQL: only the library is built, and the program runs
+#   3. SQLite-only: a library built without PostgreSQL and installed; a consumer that cannot find
+#                   PostgreSQL at all still finds evlog (the package config asks only for what
+#                   the build used)
+#   scripts/check_builds.sh [BUILD_ROOT, default build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=${1:-build}
+jobs=$(nproc)
+work=$(mktemp -d /tmp/evlog-builds.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+echo "--- plain Release build, no preset"
+cmake -S . -B "$root/plain" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$root/plain" -j"$jobs" >"$work/plain.log" 2>&1 || { tail -40 "$work/plain.log" >&2; fail "the plain build failed"; }
+warnings=$(grep -c 'warning:' "$work/plain.log" || true)
+cmake --install "$root/plain" --prefix "$work/plain-prefix" >/dev/null
+for f in bin/evlog include/evlog/evlog.hpp lib/cmake/evlog/evlogConfig.cmake share/doc/evlog/LICENSE; do
+  [[ -e $work/plain-prefix/$f ]] || fail "the plain install has no $f"
+done
+"$work/plain-prefix/bin/evlog" --help >/dev/null
+echo "plain: built, installed, evlog --help runs ($warnings compiler warnings)"
+
+echo "--- evlog as a subproject, without PostgreSQL"
+cmake -S examples/add_subdirectory -B "$root/subproject" -DCMAKE_BUILD_TYPE=Release \
+  -DEVLOG_SOURCE_DIR="$PWD" >/dev/null
+cmake --build "$root/subproject" -j"$jobs" >"$work/sub.log" 2>&1 || { tail -40 "$work/sub.log" >&2; fail "the subproject build failed"; }
+for extra in evlog/evlog evlog/tests evlog/bench evlog/examples evlog/python; do
+  [[ ! -e $root/subproject/$extra ]] || fail "a subproject build made $extra, not only the library"
+done
+grep -q "libpq" <(ldd "$root/subproject/subproject_app") && fail "the SQLite-only app links libpq"
+"$root/subproject/subproject_app" "$work/sub.db"
+echo "subproject: only the library and the app were built; no libpq"
+
+echo "--- SQLite-only library, installed, found by a consumer that has no PostgreSQL"
+cmake -S . -B "$root/sqlite-only" -DCMAKE_BUILD_TYPE=Release -DEVLOG_WITH_POSTGRES=OFF \
+  -DEVLOG_BUILD_TESTS=OFF -DEVLOG_BUILD_BENCH=OFF -DEVLOG_BUILD_TOOLS=OFF \
+  -DEVLOG_BUILD_EXAMPLES=OFF -DEVLOG_BUILD_PYTHON=OFF >/dev/null
+cmake --build "$root/sqlite-only" -j"$jobs" >/dev/null
+cmake --install "$root/sqlite-only" --prefix "$work/sqlite-prefix" >/dev/null
+cmake -S examples/find_package -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/sqlite-prefix" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_PostgreSQL=TRUE >/dev/null ||
+  fail "a consumer without PostgreSQL cannot find the SQLite-only evlog"
+cmake --build "$work/consumer" -j"$jobs" >/dev/null
+"$work/consumer/hello_evlog" "$work/consumer.db"
+echo "SQLite-only: installed and found without PostgreSQL"
