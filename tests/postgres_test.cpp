@@ -332,7 +332,7 @@ TEST(PostgresSink, PasswordsNeverAppearInMessages) {
   const std::vector<std::string> unreachable = {
       "postgresql://app:" + marker + "@127.0.0.1:1/evlog",
       "postgresql://app@127.0.0.1:1/evlog?password=" + marker,
-      "host=127.0.0.1 port=1 dbname=evlog user=app password=" + marker,
+      "postgresql:host=127.0.0.1 port=1 dbname=evlog user=app password=" + marker,
   };
   for (const std::string& dsn : unreachable) {
     WarningCollector warnings;
@@ -354,7 +354,7 @@ TEST(PostgresSink, PasswordsNeverAppearInMessages) {
   }
   // A string libpq cannot parse: the exception does not quote it.
   evlog::Options bad;
-  bad.database = "host=127.0.0.1 password=" + marker + " 'unterminated";
+  bad.database = "postgresql:host=127.0.0.1 password=" + marker + " 'unterminated";
   try {
     evlog::Logger logger(bad);
     ADD_FAILURE() << "an unparsable connection string must throw";

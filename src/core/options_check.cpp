@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/database_name.hpp"
 #include "core/validate.hpp"
 #include "evlog/error.hpp"
 
@@ -39,6 +40,7 @@ void check_options(const Options& o) {
   if (o.database.empty() && !o.make_sink) {
     fail("database", "must name a SQLite file", "an empty string");
   }
+  if (!o.make_sink) (void)parse_database_name(o.database);  // an unknown or unbuilt form
   if (!valid_identifier(o.table)) {
     fail("table", "must be 1-63 bytes of [A-Za-z_][A-Za-z0-9_]*", "'" + o.table + "'");
   }
