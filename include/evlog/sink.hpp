@@ -1,9 +1,14 @@
 // evlog/sink.hpp — the interface a database back end implements.
 //
 // A sink is used by exactly one thread at a time (the logger's writer thread, after construction
-// on the thread that built the logger), so it needs no locking of its own.
+// on the thread that built the logger), so it needs no locking of its own; the one exception is
+// give_up_at(), which shutdown calls from its own thread. A sink of your own
+// (Options::make_sink) takes part in fork safety and in shutdown's deadline through the hooks at
+// the end of the class; their defaults do nothing, which is right for a sink that holds no
+// connection across fork() and bounds each call itself.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -70,6 +75,26 @@ class Sink {
 
   // The database for messages ("sqlite:analytics.db"), with any password masked.
   virtual std::string describe() const = 0;
+
+  // --- hooks, each with a default that does nothing ---
+
+  // Before fork(), in the parent, with no other call in progress (the writer is held at the
+  // fork): close what must not be open in two processes at once (SQLite's connection: its locks
+  // are kept per process). open() is called again before the next write.
+  virtual void prepare_fork() noexcept {}
+
+  // In a child process after fork(), instead of the destructor: forget everything that belongs
+  // to the parent (a connection, a socket, a thread's state) without closing or freeing it; the
+  // object is then leaked. Closing a connection here would close the parent's.
+  virtual void abandon() noexcept {}
+
+  // Called by shutdown, from its own thread, possibly while open() or write() runs on the
+  // writer: from `deadline` on, no call may keep waiting for the database (a call already
+  // waiting gives up then). Must be thread-safe. The default suits a sink whose every call is
+  // bounded by Options::db_timeout already.
+  virtual void give_up_at(std::chrono::steady_clock::time_point deadline) noexcept {
+    (void)deadline;
+  }
 };
 
 }  // namespace evlog

@@ -38,7 +38,7 @@ void Writer::prepare_fork() noexcept {
   for (Writer* w : g_writers) {
     w->sink_mu_.lock();
     if (w->sink_) {
-      release_for_fork(*w->sink_);
+      w->sink_->prepare_fork();
       w->needs_open_ = true;  // read by the writer thread after it takes sink_mu_ again
     }
   }
@@ -92,7 +92,7 @@ void Writer::stop(Clock::time_point deadline) noexcept {
     stop_requested_.store(true, std::memory_order_release);
     // A database call in progress gives up at the deadline rather than at its own. The sink
     // object lives as long as this writer, and only fork() (not running here) replaces it.
-    if (sink_) give_up_at(*sink_, deadline);
+    if (sink_) sink_->give_up_at(deadline);
     wake();
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(g_writers_mu);

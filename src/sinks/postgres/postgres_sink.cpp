@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evlog/error.hpp"
+#include "sinks/sink_support.hpp"
 
 namespace evlog::detail {
 
@@ -17,10 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kInsertName = "evlog_insert";
 constexpr std::chrono::milliseconds kMinTimeout{2000};
-
-std::string quoted(const std::string& identifier) {
-  return '"' + identifier + '"';
-}
 
 // One element of a text-format array literal: quoted, with backslash and quote escaped.
 void append_element(std::string& out, std::string_view value) {
@@ -303,19 +300,11 @@ SinkStatus PostgresSink::copy_in(const char* what, std::string_view data) {
 }
 
 SinkStatus PostgresSink::open() {
-  try {
-    return open_unguarded();
-  } catch (...) {  // std::bad_alloc while building a statement or a message
-    return out_of_memory();
-  }
+  return guarded([&] { return open_unguarded(); }, [&] { return out_of_memory(); });
 }
 
 SinkStatus PostgresSink::write(std::span<const Row> rows) {
-  try {
-    return write_unguarded(rows);
-  } catch (...) {
-    return out_of_memory();
-  }
+  return guarded([&] { return write_unguarded(rows); }, [&] { return out_of_memory(); });
 }
 
 SinkStatus PostgresSink::out_of_memory() noexcept {
@@ -384,12 +373,15 @@ SinkStatus PostgresSink::ensure_table() {
       "table_schema = current_schema() AND table_name = $1",
       table_, names);
   if (!status.ok()) return status;
-  auto has = [&](const char* c) { return std::find(names.begin(), names.end(), c) != names.end(); };
-  for (const char* required : {"event_type", "user_id", "user_type", "metadata", "created_at"}) {
+  auto has = [&](std::string_view c) {
+    return std::find(names.begin(), names.end(), c) != names.end();
+  };
+  for (const std::string_view required : kAdoptedColumns) {
     if (!has(required)) {
       run("rolling back", "ROLLBACK");
       return SinkStatus::invalid_config("postgres: table '" + table_ + "' on " + display_ +
-                                        " cannot be adopted: it has no column '" + required + "'");
+                                        " cannot be adopted: it has no column '" +
+                                        std::string(required) + "'");
     }
   }
   // The table's plain indexes (no predicate, no expression), each as its first two key columns,

@@ -50,11 +50,11 @@ class PostgresSink final : public Sink {
 
   // After fork(), in the child: forget the parent's connection without closing it (closing would
   // send a Terminate message on the parent's socket).
-  void abandon() noexcept;
+  void abandon() noexcept override;
   // Any thread (the one shutting the logger down): from `when` on, every call in progress or to
   // come gives up waiting for the server (a transient failure), so that shutdown keeps its
   // deadline although one call may otherwise wait up to the 2 s floor of its own deadline.
-  void give_up_at(std::chrono::steady_clock::time_point when) noexcept {
+  void give_up_at(std::chrono::steady_clock::time_point when) noexcept override {
     // Relaxed: read again by the waiting call every 50 ms; it orders nothing else.
     give_up_at_.store(when.time_since_epoch().count(), std::memory_order_relaxed);
   }

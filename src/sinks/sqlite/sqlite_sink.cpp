@@ -1,5 +1,7 @@
 #include "sinks/sqlite/sqlite_sink.hpp"
 
+#include "sinks/sink_support.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -14,10 +16,6 @@
 namespace evlog::detail {
 
 namespace {
-
-std::string quoted(const std::string& identifier) {
-  return '"' + identifier + '"';
-}
 
 // Errors after which the connection itself is suspect (the file was replaced, the schema changed,
 // the table was dropped): close it and open afresh on the next attempt.
@@ -167,19 +165,11 @@ SinkStatus SqliteSink::failure(int rc, std::string_view doing) {
 }
 
 SinkStatus SqliteSink::open() {
-  try {
-    return open_unguarded();
-  } catch (...) {  // std::bad_alloc while building a statement or a message
-    return out_of_memory();
-  }
+  return guarded([&] { return open_unguarded(); }, [&] { return out_of_memory(); });
 }
 
 SinkStatus SqliteSink::write(std::span<const Row> rows) {
-  try {
-    return write_unguarded(rows);
-  } catch (...) {
-    return out_of_memory();
-  }
+  return guarded([&] { return write_unguarded(rows); }, [&] { return out_of_memory(); });
 }
 
 SinkStatus SqliteSink::out_of_memory() noexcept {
@@ -282,13 +272,13 @@ SinkStatus SqliteSink::ensure_table() {
     rc = exec(create.c_str());
     if (rc != SQLITE_OK) return failure(rc, "creating the table");
   } else {
-    for (const char* required : {"event_type", "user_id", "user_type", "metadata", "created_at"}) {
-      if (!columns.contains(required)) {
+    for (const std::string_view required : kAdoptedColumns) {
+      if (!columns.contains(std::string(required))) {
         exec("ROLLBACK");
         close();
         return SinkStatus::invalid_config("sqlite: table '" + table_ + "' in '" + path_ +
-                                          "' cannot be adopted: it has no column '" + required +
-                                          "'");
+                                          "' cannot be adopted: it has no column '" +
+                                          std::string(required) + "'");
       }
     }
     if (!columns.contains("event_id")) {

@@ -34,10 +34,10 @@ class SqliteSink final : public Sink {
 
   // Forgets the connection without closing it: in a child process after fork(), a connection
   // opened by the parent must be neither used nor closed (closing would drop the parent's locks).
-  void abandon() noexcept;
+  void abandon() noexcept override;
   // Before fork(), in the parent: closes the connection (open() reopens it), so that no SQLite
   // connection of this process is open across fork().
-  void close_for_fork() noexcept { close(); }
+  void prepare_fork() noexcept override { close(); }
 
  private:
   // open() and write() catch what these throw (std::bad_alloc): the writer gets a transient
