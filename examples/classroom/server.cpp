@@ -44,6 +44,18 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
     httplib::default_socket_options(sock);
     listen_fd_ = sock;
   });
+  // A request with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112,
+  // section 6.3), and clients send such POSTs (curl -X POST). httplib would instead read until
+  // the connection closes, and answer 400 once its read timed out: give it the length the
+  // message has. The request is httplib's own non-const object, passed here as const.
+  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         req.method == "DELETE") &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   add_page_routes(server_, *app_);
   add_action_routes(server_, *app_);
   add_admin_routes(server_, *app_);
@@ -52,9 +64,8 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
     if (!res.body.empty()) return;
     const std::string message = res.status == 413   ? "body: larger than 64 KiB"
                                 : res.status == 404 ? "not found"
-                                : res.status == 400
-                                    ? "request: malformed (a POST needs a Content-Length)"
-                                    : "request refused";
+                                : res.status == 400 ? "request: malformed"
+                                                    : "request refused";
     answer_error(req, res, res.status, message);
     app_->metrics.record("other", req.method, res.status, {});
   });

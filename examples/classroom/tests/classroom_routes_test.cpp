@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <thread>
 
@@ -48,6 +53,7 @@ class RunningServer {
     return c;
   }
   const std::string& database() const { return database_; }
+  int port() const { return port_; }
   ClassroomServer& server() { return *server_; }
 
  private:
@@ -118,6 +124,41 @@ TEST_F(ClassroomRoutes, PagesLogPageViewWithPath) {
                   "json_extract(metadata, '$.path') = '/tasks/2' AND user_type = 'student'");
   query.step();
   EXPECT_GE(query.int_at(0), 1);
+}
+
+// Sends `request` as written on a new connection and returns the whole answer (the server closes
+// the connection after it: the request says Connection: close).
+std::string raw_exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, n);
+  ::close(fd);
+  return answer;
+}
+
+// A POST with neither Content-Length nor Transfer-Encoding (as `curl -X POST` sends one) has an
+// empty body, as HTTP says: the actions that need no field answer 200 and log their event.
+TEST_F(ClassroomRoutes, APostWithoutContentLengthHasAnEmptyBody) {
+  auto client = server_->client();
+  const std::string cookie = testing::login(client, "student7");
+  ASSERT_FALSE(cookie.empty());
+  const std::string db = server_->database();
+  const std::int64_t before = count_events(db, "task_start");
+  const std::string answer = raw_exchange(server_->port(),
+                                          "POST /tasks/2/start HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Cookie: " +
+                                              cookie + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find(R"("started":true)"), std::string::npos) << answer;
+  EXPECT_EQ(wait_for_events(db, "task_start", before + 1), before + 1);
 }
 
 TEST_F(ClassroomRoutes, EachActionWritesDataThenLogsItsEvent) {
