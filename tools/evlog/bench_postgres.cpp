@@ -222,9 +222,10 @@ bool run_bench_postgres(const PostgresBenchOptions& o) {
   std::vector<double> sorted = ratios;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
-  const std::string target = std::string("median evlog/raw COPY = ") +
-                             std::to_string(static_cast<int>(100 * median + 0.5)) +
-                             "%, target >= 70%: " + verdict(median >= 0.7);
+  const std::string target =
+      std::string("evlog wrote the events at ") +
+      std::to_string(static_cast<int>(100 * median + 0.5)) +
+      "% of the rate of a raw COPY of the same rows (the median over the rounds)";
   std::printf("\n%s (rounds %.0f%%..%.0f%%)\n", target.c_str(), 100 * sorted.front(),
               100 * sorted.back());
   if (!o.json.empty()) {
@@ -233,7 +234,7 @@ bool run_bench_postgres(const PostgresBenchOptions& o) {
                         {"threads", o.threads},
                         {"rounds", rounds},
                         {"median_ratio", median},
-                        {"targets", {target}}});
+                        {"summary", {target}}});
   }
   return ok;
 }

@@ -1,7 +1,7 @@
-// tools/evlog/bench_strategies.hpp — the classroom workload under the four strategies of the
-// problem statement and issue 6, on one file: (1) one synchronous insert per event, (2) all async
+// tools/evlog/bench_strategies.hpp — the classroom workload under four ways of logging its
+// events, on one file: (1) one synchronous insert per event, (2) all async
 // (evlog, no critical types), (3) critical types synchronous per event (BEGIN IMMEDIATE; INSERT;
-// COMMIT), the rest async through evlog (the problem statement's strategy B), (4) evlog with the
+// COMMIT), the rest async through evlog (strategy B of docs/background.md), (4) evlog with the
 // critical types by group commit. Shared by `evlog bench strategies` and `evlog demo`.
 #pragma once
 
@@ -45,8 +45,8 @@ struct StrategyResult {
 // Runs the four strategies one after the other, printing a table (and a progress bar on a
 // terminal); throws when the database cannot be used.
 std::vector<StrategyResult> run_strategies(const StrategiesOptions& opts);
-// Prints the issue's targets for these results, met or missed; returns them.
-std::vector<std::string> strategy_targets(const std::vector<StrategyResult>& results);
+// Prints what these results show, in a few lines a user can check; returns them.
+std::vector<std::string> strategy_summary(const std::vector<StrategyResult>& results);
 nlohmann::json to_json(const StrategyResult& r);
 
 }  // namespace evlog::cli

@@ -188,10 +188,11 @@ bool run_throughput(const ThroughputOptions& opts) {
         percentile(b, 0.9), format_count(static_cast<double>(r.rows)).c_str(),
         format_count(static_cast<double>(r.stats.dropped)).c_str(),
         checks ? "" : "  CHECK FAILED (rows != written or events missing)");
-    verdicts.push_back(
-        std::to_string(p) +
-        " producer(s): " + std::to_string(std::lround(100 * r.events_per_s / limit)) +
-        "% of the raw limit (target >= 80%): " + verdict(r.events_per_s >= 0.8 * limit));
+    verdicts.push_back(std::to_string(p) + " producer(s): evlog wrote " +
+                       format_count(r.events_per_s) + " events/s, " +
+                       std::to_string(std::lround(100 * r.events_per_s / limit)) +
+                       "% of what one thread inserting prepared rows reached in this run (" +
+                       format_count(limit) + " rows/s)");
     rows.push_back({{"producers", p},
                     {"events_per_s", r.events_per_s},
                     {"fraction_of_limit", r.events_per_s / limit},
@@ -205,7 +206,7 @@ bool run_throughput(const ThroughputOptions& opts) {
                     {"interval_batch_p50", percentile(b, 0.5)},
                     {"interval_batch_p90", percentile(b, 0.9)}});
   }
-  std::printf("\ntargets (issue 6):\n");
+  std::printf("\nwhat this run shows:\n");
   for (const std::string& v : verdicts) std::printf("  %s\n", v.c_str());
   if (!opts.json.empty()) {
     write_json(opts.json, {{"bench", "throughput"},
@@ -217,7 +218,7 @@ bool run_throughput(const ThroughputOptions& opts) {
                            {"limit_rows_per_s", limit},
                            {"max_batch", max_batch},
                            {"evlog", rows},
-                           {"targets", verdicts}});
+                           {"summary", verdicts}});
   }
   return ok;
 }

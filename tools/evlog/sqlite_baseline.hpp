@@ -32,7 +32,7 @@ void exec(sqlite3* db, const std::string& sql);
 // Prepares one statement; throws std::runtime_error naming the file on failure.
 Statement prepare(sqlite3* db, const std::string& sql);
 
-// Opens `path` as the problem statement's app would: 5 s busy timeout and `synchronous`; the
+// Opens `path` as the classroom app of docs/background.md did: 5 s busy timeout and `synchronous`; the
 // journal mode is whatever the file has (make_events_table sets WAL, which is persistent).
 Connection open_database(const std::string& path, Synchronous synchronous = Synchronous::normal);
 
@@ -73,7 +73,7 @@ struct SyncInserterOptions {
   Synchronous synchronous = Synchronous::normal;
   // false: the INSERT runs in autocommit mode (its own implicit transaction). true: BEGIN
   // IMMEDIATE; INSERT; COMMIT, as a request handler that takes the write lock up front does (the
-  // problem statement's strategy B, one transaction per event).
+  // strategy B of docs/background.md, one transaction per event).
   bool explicit_transaction = false;
 };
 
