@@ -2,7 +2,7 @@
 //   off    nothing is logged;
 //   sync   one INSERT + COMMIT per event on the request thread (the "before" of the problem
 //          statement), into a table of evlog's shape, through the app's own connections;
-//   async  the problem statement's strategy A: every event queued, none waited for. Implemented
+//   async  strategy A (docs/background.md): every event queued, none waited for. Implemented
 //          with evlog and no critical types (evlog's queue is the same idea, done carefully);
 //   evlog  evlog with task_start, subtask_complete, task_complete and quiz_attempt critical:
 //          those wait for a group commit, the rest are queued.

@@ -1,4 +1,4 @@
-// evlog-classroom: the educational web app of the problem statement, logging through evlog.
+// evlog-classroom: the educational web app of docs/background.md, logging through evlog.
 //   evlog-classroom seed  --database FILE [--password PW]
 //   evlog-classroom serve --database FILE [--host 127.0.0.1] [--port 8080] [--token TOKEN]
 //                         [--logging off|sync|async|evlog]

@@ -174,7 +174,7 @@ class Analytics:
         user_type: Optional[str] = None,
         metadata: Any = None,
     ) -> Result:
-        """Records one event through the current app's logger: the problem statement's
+        """Records one event through the current app's logger: the usual
         ``log_analytics_event`` signature, so that an app migrates by making that function call
         this one. Returns the ``evlog.Result`` and never raises into a request; an event that is
         not admitted is reported through ``app.logger``, at most one line a second."""

@@ -1,5 +1,5 @@
 """evlog.flask.Analytics: configuration read and checked in init_app (naming the key), the
-logger created on first use in each process, log() with the problem statement's signature that
+logger created on first use in each process, log() with the usual log_analytics_event signature that
 never raises into a request, refusals reported through app.logger at most once a second, page
 views from EVLOG_PAGE_VIEWS, per-app state for the factory pattern."""
 

@@ -26,7 +26,7 @@ def db():
 
 
 def log_analytics_event(event_type, user_id=None, user_type=None, metadata=None):
-    """The problem statement's signature; the body is the configured mode's."""
+    """The signature the app always had; the body is the configured mode's."""
     return current_app.extensions["classroom"]["log"](event_type, user_id, user_type, metadata)
 
 
