@@ -27,7 +27,7 @@ run_config() {
   local exclude=(-LE 'soak')
   case $preset in
     release) export EVLOG_TEST_SCALE=1 ;;
-    asan) export EVLOG_TEST_SCALE=0.2; exclude=(-LE 'soak|bench') ;;
+    asan) export EVLOG_TEST_SCALE=0.2; exclude=(-LE 'soak|bench|e2e') ;;
     # ThreadSanitizer does not support threads started after fork(): tests that fork are
     # labelled `fork` and run in the other two configurations.
     tsan) export EVLOG_TEST_SCALE=0.1; exclude=(-LE 'soak|bench|fork') ;;
