@@ -25,6 +25,7 @@ grep -q '^EVLOG_BUILD_PYTHON:BOOL=ON' "$root/plain/CMakeCache.txt" && targets+=(
 cmake --build "$root/plain" -j"$jobs" "${targets[@]}" >"$work/plain.log" 2>&1 ||
   { tail -40 "$work/plain.log" >&2; fail "the plain build failed"; }
 warnings=$(grep -c 'warning:' "$work/plain.log" || true)
+grep -A4 'warning:' "$work/plain.log" | head -40 || true  # shown, not fatal: no -Werror here
 cmake --install "$root/plain" --prefix "$work/plain-prefix" >/dev/null
 for f in bin/evlog include/evlog/evlog.hpp lib/cmake/evlog/evlogConfig.cmake share/doc/evlog/LICENSE; do
   [[ -e $work/plain-prefix/$f ]] || fail "the plain install has no $f"
@@ -50,7 +51,7 @@ cmake -S . -B "$root/sqlite-only" -DCMAKE_BUILD_TYPE=Release -DEVLOG_WITH_POSTGR
 cmake --build "$root/sqlite-only" -j"$jobs" >/dev/null
 cmake --install "$root/sqlite-only" --prefix "$work/sqlite-prefix" >/dev/null
 cmake -S examples/find_package -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/sqlite-prefix" \
-  -DCMAKE_DISABLE_FIND_PACKAGE_PostgreSQL=TRUE >/dev/null ||
+  -DCMAKE_DISABLE_FIND_PACKAGE_PostgreSQL=TRUE --no-warn-unused-cli >/dev/null ||
   fail "a consumer without PostgreSQL cannot find the SQLite-only evlog"
 cmake --build "$work/consumer" -j"$jobs" >/dev/null
 "$work/consumer/hello_evlog" "$work/consumer.db"

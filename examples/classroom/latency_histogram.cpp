@@ -28,7 +28,10 @@ double LatencyHistogram::quantile_upper_bound(double q) const {
 void LatencyHistogram::render(std::string& out, std::string_view name,
                               std::string_view labels) const {
   const std::string prefix = labels.empty() ? "" : std::string(labels) + ",";
-  const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  // Appended, not "{" + labels + "}": GCC 12 at -O3 misreports that operator+ chain as an
+  // overlapping memcpy (-Wrestrict, a false positive of its std::string inlining).
+  std::string braces;
+  if (!labels.empty()) braces.append("{").append(labels).append("}");
   std::uint64_t cumulative = 0;
   char number[64];
   for (std::size_t i = 0; i <= kBounds.size(); ++i) {
