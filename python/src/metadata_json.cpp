@@ -200,7 +200,9 @@ class Serializer {
         break;  // a dict whose keys are not reached yet (its own cycle or depth)
       }
       if (f.key == nullptr) {
-        p += "[" + std::to_string(f.index) + "]";
+        // Appended piece by piece: GCC 12 at -O3 misreports "[" + ... + "]" as an overlapping
+        // memcpy (-Wrestrict, a false positive of its std::string inlining).
+        p.append("[").append(std::to_string(f.index)).append("]");
         continue;
       }
       Py_ssize_t size = 0;
