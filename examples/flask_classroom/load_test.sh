@@ -56,14 +56,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=../classroom/load/rounds_lib.sh
+source "$load/rounds_lib.sh"  # median, paired_ratio, paced_interval
+
 export PYTHONPATH=$here:$evlog_path
 /usr/bin/python3 -m flask_classroom seed --database "$work/seed.db" >/dev/null
 
-# The median of the numbers given (the mean of the middle two for an even count).
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 declare -A runs  # mode,workload,field -> the values of every round, space-separated
 declare -A answered_total lost_total
@@ -130,36 +128,6 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
-# Median over the rounds of one mode's paced p99 divided by off's in the same round.
-paired_ratio() {
-  # shellcheck disable=SC2086,SC2046  # the values are space-separated on purpose
-  median $(paste -d' ' <(printf '%s\n' ${runs[$1,page_load_paced,p99]}) \
-                       <(printf '%s\n' ${runs[off,page_load_paced,p99]}) | awk '{printf "%.6f\n", $1 / $2}')
-}
-
-# The 95 % interval of evlog's median paced p99 over off's, by a paired bootstrap over the rounds
-# (2,000 draws of ROUNDS rounds with replacement, a round keeping its two runs together; a fixed
-# seed): the 2.5th and 97.5th percentiles. An interval that spans 1.15 means this run did not
-# settle the target.
-paced_interval() {
-  # shellcheck disable=SC2086  # the values are space-separated on purpose
-  paste -d' ' <(printf '%s\n' ${runs[evlog,page_load_paced,p99]}) \
-              <(printf '%s\n' ${runs[off,page_load_paced,p99]}) | awk '
-    function median(a, k,   i, j, t) {  # sorts a[1..k] in place (k is small)
-      for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
-    {e[NR] = $1; o[NR] = $2}
-    END {
-      srand(1)
-      for (b = 1; b <= 2000; b++) {
-        for (i = 1; i <= NR; i++) { r = int(rand() * NR) + 1; se[i] = e[r]; so[i] = o[r] }
-        ratio[b] = median(se, NR) / median(so, NR)
-      }
-      median(ratio, 2000)
-      printf "%.3f %.3f", ratio[50], ratio[1951]
-    }'
-}
 
 declare -A med
 for mode in "${modes[@]}"; do
