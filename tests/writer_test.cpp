@@ -194,8 +194,8 @@ TEST(Writer, RefusedEventsAreCountedAndTheWriterGoesOn) {
   const evlog::Stats stats = logger.stats();
   EXPECT_TRUE(accounted(stats, 33));
   for (const StoredRow& row : sink->rows()) EXPECT_NE(row.type, "poison");
-  // DESIGN.md, failure model: the batch is split to isolate the refused events; the rest are
-  // written, and each refused one is counted as a dead letter.
+  // The failure model (docs/guarantees.md): the batch is split to isolate the refused events; the
+  // rest are written, and each refused one is counted as a dead letter.
   EXPECT_EQ(stats.written, 30u);
   EXPECT_EQ(sink->row_count(), 30u);
   EXPECT_EQ(stats.dead_lettered, 3u) << evlog_test::describe(stats);

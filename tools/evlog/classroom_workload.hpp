@@ -1,5 +1,5 @@
-// tools/evlog/classroom_workload.hpp — the classroom app's analytics events (PROBLEM.md), replayed
-// from a fixed seed: what the request threads of `evlog demo` (and later `bench`) log.
+// tools/evlog/classroom_workload.hpp — the classroom app's analytics events (docs/background.md),
+// replayed from a fixed seed: what the request threads of `evlog demo` (and later `bench`) log.
 #pragma once
 
 #include <array>
@@ -15,8 +15,8 @@ namespace evlog::cli {
 // phase of a run) logs the same sequence.
 class ClassroomWorkload {
  public:
-  // The mix, in events per 1,000: page views are ≈ 95 % (PROBLEM.md), the rest the classroom's
-  // logins, downloads, task progress, self-evaluations and quizzes.
+  // The mix, in events per 1,000: page views are ≈ 95 % (docs/background.md), the rest the
+  // classroom's logins, downloads, task progress, self-evaluations and quizzes.
   struct MixEntry {
     std::string_view type;
     int per_mille;
