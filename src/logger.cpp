@@ -9,6 +9,7 @@
 #include "core/byte_budget.hpp"
 #include "core/clock.hpp"
 #include "core/event_id.hpp"
+#include "core/fork.hpp"
 #include "core/event_record.hpp"
 #include "core/options_check.hpp"
 #include "core/payload_pool.hpp"

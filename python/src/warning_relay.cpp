@@ -5,17 +5,11 @@
 #include <cstdio>
 #include <new>
 
+#include "core/fork.hpp"
+
 namespace evlog::python {
 
 namespace {
-
-// Relaxed: a child's only thread bumps it before anything else runs; readers compare it with the
-// generation their channel was made in, and a channel is published with a release CAS.
-std::atomic<std::uint64_t> g_fork_generation{0};
-
-void on_fork_child() noexcept {
-  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
-}
 
 void write_stderr(std::string_view line, std::string_view note) noexcept {
   std::string text;
@@ -29,18 +23,6 @@ void write_stderr(std::string_view line, std::string_view note) noexcept {
 }
 
 }  // namespace
-
-std::uint64_t relay_fork_generation() noexcept {
-  return g_fork_generation.load(std::memory_order_relaxed);
-}
-
-void register_relay_fork_handler() noexcept {
-  static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, &on_fork_child);
-    return true;
-  }();
-  (void)registered;
-}
 
 struct WarningRelay::Channel {
   explicit Channel(std::uint64_t g) : generation(g) {}
@@ -59,20 +41,18 @@ struct WarningRelay::Channel {
 };
 
 WarningRelay::WarningRelay(PyObject* callback)
-    : callback_(callback), channel_(new Channel(relay_fork_generation())) {
-  register_relay_fork_handler();
-}
+    : callback_(callback), channel_(new Channel(detail::fork_generation())) {}
 
 WarningRelay::~WarningRelay() {
   // Only reached once stop() joined the thread (the owner leaks a relay whose thread it could
   // not join). A channel left from before a fork() is leaked: its mutex may be locked.
   Channel* channel = channel_.load(std::memory_order_acquire);
-  if (channel->generation == relay_fork_generation()) delete channel;
+  if (channel->generation == detail::fork_generation()) delete channel;
 }
 
 WarningRelay::Channel* WarningRelay::current() noexcept {
   Channel* channel = channel_.load(std::memory_order_acquire);
-  const std::uint64_t generation = relay_fork_generation();
+  const std::uint64_t generation = detail::fork_generation();
   if (channel->generation == generation) [[likely]] {
     return channel;
   }

@@ -89,8 +89,4 @@ class WarningRelay {
 // callable, since its thread still uses both. Null is fine. GIL held.
 void release_relay(std::shared_ptr<WarningRelay>& relay, WarningRelay::Clock::time_point deadline);
 
-// Bumped in a child process after fork() (a pthread_atfork handler, registered once).
-std::uint64_t relay_fork_generation() noexcept;
-void register_relay_fork_handler() noexcept;
-
 }  // namespace evlog::python

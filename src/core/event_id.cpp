@@ -1,25 +1,16 @@
 #include "core/event_id.hpp"
 
-#include <pthread.h>
 #include <sys/random.h>
 
 #include <atomic>
 #include <chrono>
 
+#include "core/fork.hpp"
+#include "core/splitmix64.hpp"
+
 namespace evlog::detail {
 
 namespace {
-
-std::atomic<std::uint64_t> g_fork_generation{0};
-
-void on_fork_child() noexcept {
-  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
-}
-
-const bool g_atfork_registered = [] {
-  pthread_atfork(nullptr, nullptr, &on_fork_child);
-  return true;
-}();
 
 // xoshiro256** (Blackman & Vigna): fast, 256 bits of state, good statistical quality.
 struct Xoshiro256 {
@@ -52,13 +43,7 @@ struct Xoshiro256 {
       std::uint64_t x =
           static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
           reinterpret_cast<std::uintptr_t>(this);
-      for (auto& word : s) {
-        x += 0x9e3779b97f4a7c15ULL;
-        std::uint64_t z = x;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        word = z ^ (z >> 31);
-      }
+      for (auto& word : s) word = splitmix64(x);
     }
   }
 };
@@ -73,11 +58,6 @@ thread_local ThreadRandom t_random;
 constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
-
-std::uint64_t fork_generation() noexcept {
-  (void)g_atfork_registered;
-  return g_fork_generation.load(std::memory_order_relaxed);
-}
 
 std::uint64_t random_u64() noexcept {
   const std::uint64_t gen = fork_generation();

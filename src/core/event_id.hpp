@@ -10,11 +10,6 @@ namespace evlog::detail {
 // child process after fork(), so parent and child never produce the same ids.
 std::uint64_t random_u64() noexcept;
 
-// Bumped in a child process after fork() (pthread_atfork handler). Anything per-process compares
-// its remembered generation against this. Relaxed loads suffice: the child's first thread runs the
-// handler before it returns from fork(), so it sees the new value in program order.
-std::uint64_t fork_generation() noexcept;
-
 // The canonical 36-character text (8-4-4-4-12 lower-case hex) into out[0..36).
 inline constexpr int kEventIdChars = 36;
 void format_event_id(std::int64_t unix_ns, std::uint64_t random, char* out) noexcept;

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "core/splitmix64.hpp"
 #include "sinks/sink_factory.hpp"
 
 namespace evlog::detail {
@@ -13,15 +14,6 @@ namespace {
 // The running writers of this process, for the fork() handlers.
 std::mutex g_writers_mu;
 std::vector<Writer*> g_writers;
-
-void register_fork_handlers() {
-  static const bool registered = [] {
-    pthread_atfork(&Writer::prepare_fork, &Writer::after_fork_in_parent,
-                   &Writer::after_fork_in_child);
-    return true;
-  }();
-  (void)registered;
-}
 
 // After finishing a committed caller's ticket, how long the writer polls for the next request
 // before it sleeps. A caller logging critical events back to back (a request thread handling one
@@ -77,7 +69,6 @@ Writer::~Writer() {
 }
 
 void Writer::start() {
-  register_fork_handlers();
   {
     std::lock_guard lock(g_writers_mu);
     g_writers.push_back(this);
@@ -460,13 +451,9 @@ Clock::duration Writer::backoff(unsigned attempt) {
   const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(config_.retry_max);
   auto base = initial * (std::int64_t{1} << std::min(attempt, 20u));
   if (base > cap) base = cap;
-  // Jitter: a uniform draw from [base/2, base] (splitmix64 step), so processes sharing a database
-  // do not retry in lock-step.
-  jitter_state_ += 0x9e3779b97f4a7c15ULL;
-  std::uint64_t z = jitter_state_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
+  // Jitter: a uniform draw from [base/2, base], so processes sharing a database do not retry in
+  // lock-step.
+  const std::uint64_t z = splitmix64(jitter_state_);
   const auto half = base.count() / 2;
   const auto span = static_cast<std::uint64_t>(base.count() - half + 1);
   return std::chrono::microseconds(half + static_cast<std::int64_t>(z % span));

@@ -142,7 +142,7 @@ class Writer {
   // them (they belong to the parent). The object must then be leaked, not destroyed.
   void abandon_after_fork() noexcept;
 
-  // fork() handlers for every running writer (registered with pthread_atfork once): before
+  // fork() handlers for every running writer (called by the one registration, core/fork.cpp): before
   // fork() each writer finishes its database call in progress and closes a SQLite connection,
   // because SQLite keeps its POSIX-lock bookkeeping per process: a connection the child inherits
   // (even one it never uses) would make the child's own connection skip taking its locks, and the
