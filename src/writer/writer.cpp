@@ -199,21 +199,7 @@ void Writer::recover_from_exception() noexcept {
   }
   std::erase_if(batch_, [](const Pending& p) { return p.settled || p.origin != Origin::queue; });
   if (from_queue > 0) in_flight_.fetch_sub(from_queue, std::memory_order_relaxed);
-  needs_open_ = true;
-  retries_.fetch_add(1, std::memory_order_relaxed);
-  const auto now = Clock::now();
-  if (!failing_state_) {
-    failing_state_ = true;
-    failing_since_ = now;
-  }
-  next_attempt_ = now + backoff(attempt_++);
-  failing_.store(true, std::memory_order_relaxed);
-  try {
-    std::lock_guard lock(error_mu_);
-    last_error_ = "out of memory";
-  } catch (...) {
-  }
-  warnings_.warn("writer: out of memory; the batch is kept and retried");
+  note_failure("out of memory");
 }
 
 bool Writer::run_once(Clock::time_point& next_tick) {
@@ -249,8 +235,7 @@ bool Writer::run_once(Clock::time_point& next_tick) {
         // Keep the batch until the next attempt (or the shutdown deadline).
         sleep_until(stop ? std::min(next_attempt_, stop_deadline_) : next_attempt_);
       }
-    } else if (!failing_state_ && spill_ && now >= next_spill_attempt_ &&
-               queue_.size_approx() >= queue_.capacity() / 4 * 3) {
+    } else if (!failing_state_ && spill_ && now >= next_spill_attempt_ && queue_nearly_full()) {
       // The database cannot keep up: make room before the queue overflows. If the spill
       // directory cannot take the batch (full, read-only, max_spill_bytes), the healthy
       // database still can: write it rather than retry the spill in a loop.
@@ -294,16 +279,22 @@ std::size_t Writer::fill_batch() {
   return taken;
 }
 
-bool Writer::attempt_write() {
-  std::unique_lock sink_lock(sink_mu_);
+SinkStatus Writer::write_batch() {
   SinkStatus status = SinkStatus::success();
-  if (needs_open_) {
-    status = sink_->open();
-    if (status.ok()) needs_open_ = false;
+  {
+    std::lock_guard sink_lock(sink_mu_);
+    if (needs_open_) {
+      status = sink_->open();
+      if (status.ok()) needs_open_ = false;
+    }
+    if (status.ok()) status = write_range(0, batch_.size());
   }
-  if (status.ok()) status = write_range(0, batch_.size());
-  sink_lock.unlock();
   compact_batch();
+  return status;
+}
+
+bool Writer::attempt_write() {
+  const SinkStatus status = write_batch();
   const auto now = Clock::now();
   if (status.ok()) {
     note_success();
@@ -428,7 +419,7 @@ void Writer::report_drops() noexcept {
   }
 }
 
-void Writer::note_failure(const std::string& message) {
+void Writer::note_failure(std::string_view message) noexcept {
   const auto now = Clock::now();
   needs_open_ = true;
   retries_.fetch_add(1, std::memory_order_relaxed);
@@ -437,16 +428,21 @@ void Writer::note_failure(const std::string& message) {
     failing_since_ = now;
   }
   next_attempt_ = now + backoff(attempt_++);
-  {
-    std::lock_guard lock(error_mu_);
-    last_error_ = message;
-  }
   failing_.store(true, std::memory_order_relaxed);
-  warnings_.warn("cannot write " + std::to_string(batch_.size()) + " events to " +
-                 sink_->describe() + ", retrying: " + message);
+  try {
+    {
+      std::lock_guard lock(error_mu_);
+      last_error_.assign(message);
+    }
+    warnings_.warn("cannot write " + std::to_string(batch_.size()) + " events to " +
+                   sink_->describe() + ", retrying: " + std::string(message));
+  } catch (...) {
+    // Out of memory for the text: the counters and the failing flag above still say it.
+    warnings_.warn("writer: a write failed and will be retried (no memory to say more)");
+  }
 }
 
-Clock::duration Writer::backoff(unsigned attempt) {
+Clock::duration Writer::backoff(unsigned attempt) noexcept {
   const auto initial = std::chrono::duration_cast<std::chrono::microseconds>(config_.retry_initial);
   const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(config_.retry_max);
   auto base = initial * (std::int64_t{1} << std::min(attempt, 20u));

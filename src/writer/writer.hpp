@@ -142,12 +142,12 @@ class Writer {
   // them (they belong to the parent). The object must then be leaked, not destroyed.
   void abandon_after_fork() noexcept;
 
-  // fork() handlers for every running writer (called by the one registration, core/fork.cpp): before
-  // fork() each writer finishes its database call in progress and closes a SQLite connection,
-  // because SQLite keeps its POSIX-lock bookkeeping per process: a connection the child inherits
-  // (even one it never uses) would make the child's own connection skip taking its locks, and the
-  // parent closing its last connection would then delete the WAL under the child. The parent
-  // reopens on its next write.
+  // fork() handlers for every running writer (called by the one registration, core/fork.cpp):
+  // before fork() each writer finishes its database call in progress and closes a SQLite
+  // connection, because SQLite keeps its POSIX-lock bookkeeping per process: a connection the child
+  // inherits (even one it never uses) would make the child's own connection skip taking its locks,
+  // and the parent closing its last connection would then delete the WAL under the child. The
+  // parent reopens on its next write.
   static void prepare_fork() noexcept;
   static void after_fork_in_parent() noexcept;
   static void after_fork_in_child() noexcept;
@@ -176,6 +176,10 @@ class Writer {
   bool stopping() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
   std::size_t fill_batch();
   Pending& add_pending(EventRecord&& record, Origin origin);
+  // Opens the sink if needed and writes the batch's unsettled events (one transaction, or more
+  // when the database refuses some), under sink_mu_; then drops the settled ones from the batch.
+  SinkStatus write_batch();
+  // write_batch(), and on failure the failing state and perhaps a spill.
   bool attempt_write();
   SinkStatus write_range(std::size_t begin, std::size_t end);
   void settle_written(Pending& pending);
@@ -183,11 +187,17 @@ class Writer {
   void compact_batch();
   void publish_progress() noexcept;
   void report_drops() noexcept;
-  // A failed attempt: counted, reported, the failing state entered or prolonged, and the next
-  // attempt scheduled after backoff. note_success() leaves the failing state.
-  void note_failure(const std::string& message);
+  // A failed attempt, whatever failed (the database, or memory for the batch): counted,
+  // reported, the failing state entered or prolonged, the sink reopened and the next attempt
+  // scheduled after backoff. note_success() leaves the failing state.
+  void note_failure(std::string_view message) noexcept;
   void note_success();
-  Clock::duration backoff(unsigned attempt);
+  Clock::duration backoff(unsigned attempt) noexcept;
+  // Past three quarters full, the writer spills rather than waits for a slow or failing database,
+  // so that producers keep finding room.
+  bool queue_nearly_full() const noexcept {
+    return queue_.size_approx() >= queue_.capacity() / 4 * 3;
+  }
 
   // writer_spill.cpp: spilling, replay, dead letters, and the end of a shutdown.
   bool should_spill(Clock::time_point now) const;

@@ -9,8 +9,7 @@ namespace evlog::detail {
 
 bool Writer::should_spill(Clock::time_point now) const {
   if (!spill_ || now < next_spill_attempt_) return false;
-  return stopping() || now - failing_since_ >= config_.spill_after ||
-         queue_.size_approx() >= queue_.capacity() / 4 * 3;
+  return stopping() || now - failing_since_ >= config_.spill_after || queue_nearly_full();
 }
 
 bool Writer::spill_batch() {
@@ -93,21 +92,12 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   for (std::size_t start = 0; start < records.size(); start += config_.max_batch) {
     const std::size_t end = std::min(records.size(), start + config_.max_batch);
     for (std::size_t i = start; i < end; ++i) add_pending(std::move(records[i]), origin);
-    SinkStatus status = SinkStatus::success();
-    {
-      std::lock_guard sink_lock(sink_mu_);
-      if (needs_open_) {
-        status = sink_->open();
-        if (status.ok()) needs_open_ = false;
-      }
-      if (status.ok()) status = write_range(0, batch_.size());
-    }
-    compact_batch();
+    const SinkStatus status = write_batch();
     if (!status.ok()) {
       // The events are still in the file: forget the copies and try the file again later.
+      note_failure(status.message);
       batch_.clear();
       spill_->put_back(*segment);
-      note_failure(status.message);
       return;
     }
   }
