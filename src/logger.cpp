@@ -9,8 +9,8 @@
 #include "core/byte_budget.hpp"
 #include "core/clock.hpp"
 #include "core/event_id.hpp"
-#include "core/fork.hpp"
 #include "core/event_record.hpp"
+#include "core/fork.hpp"
 #include "core/options_check.hpp"
 #include "core/payload_pool.hpp"
 #include "core/validate.hpp"
@@ -45,8 +45,40 @@ class Logger::Impl {
  private:
   enum class Admission { admitted, queue_full, bytes_full };
 
-  Admission try_admit(const Event& event, std::int64_t unix_ns, std::uint64_t random, char* heap,
-                      std::size_t heap_bytes, std::shared_ptr<CommitTicket>& ticket) noexcept;
+  // An event's text too large for a slot's inline bytes, in one block of the payload pool
+  // (counted in the byte budget by `bytes`); owns the block until the queue's record takes it.
+  struct LargeText {
+    struct ReleaseBlock {
+      void operator()(char* block) const noexcept { detail::PayloadPool::release(block); }
+    };
+    std::unique_ptr<char, ReleaseBlock> block;
+    std::size_t bytes = 0;
+  };
+  // What log() fixes before it tries the queue: the stamp, the commit ticket and the deadline.
+  struct Admittance {
+    std::int64_t unix_ns = 0;
+    std::uint64_t random = 0;
+    std::shared_ptr<CommitTicket> ticket;  // committed delivery only
+    Clock::time_point deadline{};          // committed delivery, or OnFull::block
+  };
+  class Waits;
+
+  // The steps of log(), in order. The first two and the first try of the third are inline: they
+  // are the per-call cost (bench/logger_bench); what they call out of line is the slow path.
+  bool copy_text(const Event& event, LargeText& text) noexcept;
+  bool stamp(Delivery delivery, Admittance& admittance) noexcept;
+  Admission admit(const Event& event, Delivery delivery, Admittance& admittance, LargeText& text,
+                  Waits& waits) noexcept;
+  bool copy_large_text(const Event& event, std::size_t size, LargeText& text) noexcept;
+  bool start_waiting(Delivery delivery, Admittance& admittance) noexcept;
+  // The overflow policy: tries again while make_room() says room may come, within the deadline.
+  Admission admit_when_full(Admission admission, const Event& event, Delivery delivery,
+                            Admittance& admittance, LargeText& text, Waits& waits) noexcept;
+  bool make_room(Admission admission, Delivery delivery, Clock::time_point deadline, Waits& waits,
+                 unsigned spins) noexcept;
+
+  Admission try_admit(const Event& event, const Admittance& admittance, char* heap,
+                      std::size_t heap_bytes) noexcept;
   bool evict_oldest() noexcept;
   Result drop(Admission why) noexcept;
   Result wait_for_commit(const std::shared_ptr<CommitTicket>& ticket,
@@ -72,17 +104,16 @@ class Logger::Impl {
   detail::PayloadPool payloads_;
   detail::EventQueue queue_;
   detail::ByteBudget budget_;
-  detail::ProducerCounters producers_;
+  detail::Counters counters_;
+  // Callers now waiting for a commit: a gauge that only chooses between polling and sleeping
+  // (see wait_for_commit), not part of Stats.
+  std::atomic<std::uint32_t> commit_waiters_{0};
   std::unique_ptr<detail::Writer> writer_;
   std::unique_ptr<Sink> opened_sink_;                 // handed to the writer when it starts
   std::unique_ptr<detail::SpillStore> opened_spill_;  // likewise; null without a spill_dir
 
   // Set (seq_cst) when shutdown begins; producers check it before admitting.
   std::atomic<bool> closed_{false};
-  // Events left in the queue after the writer stopped (producers racing with shutdown). Relaxed:
-  // a tally for stats(), ordering nothing.
-  std::atomic<std::uint64_t> swept_lost_{0};
-
   std::mutex shutdown_mu_;
   std::optional<bool> shutdown_result_;  // guarded by shutdown_mu_
 
@@ -104,6 +135,16 @@ constexpr std::chrono::milliseconds kFreeingWait{20};
 // waiters the caller sleeps at once: polling callers would take the cores the writer and the
 // callers being woken need.
 constexpr std::chrono::microseconds kLoneWaiterPoll{30};
+
+// An event's text, type then user_type then metadata, back to back (a slot's inline bytes or a
+// pool block; EventRecord reads it back by the three lengths).
+void copy_text_to(const Event& event, char* out) noexcept {
+  std::memcpy(out, event.type.data(), event.type.size());
+  out += event.type.size();
+  if (!event.user_type.empty()) std::memcpy(out, event.user_type.data(), event.user_type.size());
+  out += event.user_type.size();
+  if (!event.metadata.empty()) std::memcpy(out, event.metadata.data(), event.metadata.size());
+}
 
 std::size_t wake_stride_for(const Options& o, std::size_t capacity) {
   // A producer wakes a sleeping writer when its position crosses a multiple of this: at most once
@@ -169,35 +210,25 @@ Logger::Impl::~Impl() {
 
 void Logger::Impl::start_writer() {
   writer_ = std::make_unique<detail::Writer>(writer_config(options_, wake_stride_), queue_, budget_,
-                                             producers_, *warnings_, std::move(opened_sink_),
+                                             counters_, *warnings_, std::move(opened_sink_),
                                              std::move(opened_spill_));
   writer_->start();
 }
 
-Logger::Impl::Admission Logger::Impl::try_admit(const Event& event, std::int64_t unix_ns,
-                                                std::uint64_t random, char* heap,
-                                                std::size_t heap_bytes,
-                                                std::shared_ptr<CommitTicket>& ticket) noexcept {
+Logger::Impl::Admission Logger::Impl::try_admit(const Event& event, const Admittance& admittance,
+                                                char* heap, std::size_t heap_bytes) noexcept {
   if (heap_bytes > 0 && !budget_.try_reserve(heap_bytes)) return Admission::bytes_full;
   const auto position = queue_.try_push([&](EventRecord& r) {
-    r.unix_ns = unix_ns;
-    r.random = random;
+    r.unix_ns = admittance.unix_ns;
+    r.random = admittance.random;
     r.has_user_id = event.user_id.has_value();
     r.user_id = event.user_id.value_or(0);
     r.type_len = static_cast<std::uint8_t>(event.type.size());
     r.user_type_len = static_cast<std::uint8_t>(event.user_type.size());
     r.metadata_len = static_cast<std::uint32_t>(event.metadata.size());
     r.heap = heap;
-    r.ticket = ticket;
-    if (!heap) {
-      char* out = r.inline_;
-      std::memcpy(out, event.type.data(), event.type.size());
-      out += event.type.size();
-      if (!event.user_type.empty())
-        std::memcpy(out, event.user_type.data(), event.user_type.size());
-      out += event.user_type.size();
-      if (!event.metadata.empty()) std::memcpy(out, event.metadata.data(), event.metadata.size());
-    }
+    r.ticket = admittance.ticket;
+    if (!heap) copy_text_to(event, r.inline_);
   });
   if (!position) {
     if (heap_bytes > 0) budget_.release(heap_bytes);
@@ -213,136 +244,186 @@ bool Logger::Impl::evict_oldest() noexcept {
     budget_.release(r.heap_bytes());
     if (r.ticket) r.ticket->finish(CommitTicket::State::dropped);
     r.release();
-    producers_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    counters_.add<&Stats::dropped_queue_full>();
   });
 }
 
 Result Logger::Impl::drop(Admission why) noexcept {
   // Counters shared by producers are touched only on this slow path, never per admitted event.
   if (why == Admission::bytes_full) {
-    producers_.dropped_bytes_full.fetch_add(1, std::memory_order_relaxed);
+    counters_.add<&Stats::dropped_bytes_full>();
     return {Outcome::dropped, "bytes full"};
   }
-  producers_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+  counters_.add<&Stats::dropped_queue_full>();
   return {Outcome::dropped, "queue full"};
 }
+
+// The waits of one log() call: tells the caller's hook (once) just before the call first waits,
+// and bounds the wait for a state that a consumer or another producer is about to end.
+class Logger::Impl::Waits {
+ public:
+  explicit Waits(WaitHook* hook) noexcept : hook_(hook) {}
+
+  void about_to_wait() noexcept {
+    if (hook_) [[unlikely]] {
+      hook_->before_wait();
+      hook_ = nullptr;
+    }
+  }
+  // True while the bounded wait (kFreeingWait) lasts: the caller yields and tries again.
+  bool keep_trying() noexcept {
+    const auto now = Clock::now();
+    if (freeing_until_ == Clock::time_point{}) freeing_until_ = now + kFreeingWait;
+    if (now >= freeing_until_) return false;
+    about_to_wait();
+    std::this_thread::yield();
+    return true;
+  }
+
+ private:
+  WaitHook* hook_;
+  Clock::time_point freeing_until_{};
+};
 
 Result Logger::Impl::log(const Event& event, Delivery delivery, WaitHook* hook) noexcept {
   ensure_current_process();
   if (closed_.load(std::memory_order_seq_cst)) [[unlikely]] {
-    producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+    counters_.add<&Stats::rejected>();
     return {Outcome::closed, "shut down"};
   }
   std::string message;
   if (!detail::validate_event(event, options_.max_metadata_bytes, message)) [[unlikely]] {
-    producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+    counters_.add<&Stats::rejected>();
     return {Outcome::rejected, std::move(message)};
   }
-  const std::int64_t unix_ns = detail::now_unix_ns();
-  const std::uint64_t random = detail::random_u64();
-
-  // Events too large for a slot's inline bytes carry one block of the logger's payload pool,
-  // counted in the byte budget by its size.
-  const std::size_t text = event.type.size() + event.user_type.size() + event.metadata.size();
-  struct ReleaseBlock {
-    void operator()(char* block) const noexcept { detail::PayloadPool::release(block); }
-  };
-  std::unique_ptr<char, ReleaseBlock> heap;
-  if (text > kInlineBytes) [[unlikely]] {
-    heap.reset(payloads_.allocate(text));
-    if (!heap) return drop(Admission::bytes_full);
-    char* out = heap.get();
-    std::memcpy(out, event.type.data(), event.type.size());
-    out += event.type.size();
-    if (!event.user_type.empty()) std::memcpy(out, event.user_type.data(), event.user_type.size());
-    out += event.user_type.size();
-    std::memcpy(out, event.metadata.data(), event.metadata.size());
+  LargeText text;
+  Admittance admittance;
+  if (!copy_text(event, text) || !stamp(delivery, admittance)) [[unlikely]] {
+    return drop(Admission::bytes_full);  // out of memory, counted with max_queue_bytes
   }
-  const std::size_t heap_bytes = heap ? detail::PayloadPool::block_bytes(text) : 0;
+  Waits waits(hook);
+  const Admission admission = admit(event, delivery, admittance, text, waits);
+  if (admission != Admission::admitted) [[unlikely]] {
+    return drop(admission);
+  }
+  if (delivery == Delivery::async) [[likely]] {
+    return {Outcome::queued, {}};
+  }
+  writer_->request_urgent();
+  waits.about_to_wait();
+  return wait_for_commit(admittance.ticket, admittance.deadline);
+}
 
-  std::shared_ptr<CommitTicket> ticket;
-  Clock::time_point deadline{};
+// Step 1, the text: a slot holds up to kInlineBytes of it, copied there by try_admit(); a larger
+// one goes into a block of the payload pool now. False: no memory for the block.
+inline bool Logger::Impl::copy_text(const Event& event, LargeText& text) noexcept {
+  const std::size_t size = event.type.size() + event.user_type.size() + event.metadata.size();
+  if (size <= kInlineBytes) [[likely]] {
+    return true;
+  }
+  return copy_large_text(event, size, text);
+}
+
+bool Logger::Impl::copy_large_text(const Event& event, std::size_t size, LargeText& text) noexcept {
+  text.block.reset(payloads_.allocate(size));
+  if (!text.block) return false;
+  copy_text_to(event, text.block.get());
+  text.bytes = detail::PayloadPool::block_bytes(size);
+  return true;
+}
+
+// Step 2, the stamp (time and the id's random bits), and for a call that may wait its deadline
+// (and a committed call's ticket). False: no memory for the ticket.
+inline bool Logger::Impl::stamp(Delivery delivery, Admittance& admittance) noexcept {
+  admittance.unix_ns = detail::now_unix_ns();
+  admittance.random = detail::random_u64();
+  if (delivery == Delivery::async && options_.on_full != OnFull::block) [[likely]] {
+    return true;
+  }
+  return start_waiting(delivery, admittance);
+}
+
+bool Logger::Impl::start_waiting(Delivery delivery, Admittance& admittance) noexcept {
   if (delivery == Delivery::committed) {
     try {
-      ticket = std::make_shared<CommitTicket>();
+      admittance.ticket = std::make_shared<CommitTicket>();
     } catch (...) {
-      return drop(Admission::bytes_full);
+      return false;
     }
-    deadline = Clock::now() + options_.commit_timeout;
-  } else if (options_.on_full == OnFull::block) {
-    deadline = Clock::now() + options_.block_timeout;
+    admittance.deadline = Clock::now() + options_.commit_timeout;
+  } else {
+    admittance.deadline = Clock::now() + options_.block_timeout;
   }
+  return true;
+}
 
-  // Called before every wait below; tells the caller's hook (once) that this call waits.
-  const auto about_to_wait = [&hook] {
-    if (hook) [[unlikely]] {
-      hook->before_wait();
-      hook = nullptr;
-    }
-  };
-  // The bounded wait (kFreeingWait) for a state that a consumer or another producer is about to
-  // end: true while it lasts, so the caller yields and tries again.
-  Clock::time_point freeing_until{};
-  const auto keep_trying = [&freeing_until, &about_to_wait] {
-    const auto now = Clock::now();
-    if (freeing_until == Clock::time_point{}) freeing_until = now + kFreeingWait;
-    if (now >= freeing_until) return false;
-    about_to_wait();
-    std::this_thread::yield();
-    return true;
-  };
-  for (unsigned spins = 0;; ++spins) {
-    const Admission admission = try_admit(event, unix_ns, random, heap.get(), heap_bytes, ticket);
+// Step 3, admission: one try at the queue; a full queue or byte budget is the overflow policy's.
+inline Logger::Impl::Admission Logger::Impl::admit(const Event& event, Delivery delivery,
+                                                   Admittance& admittance, LargeText& text,
+                                                   Waits& waits) noexcept {
+  const Admission admission = try_admit(event, admittance, text.block.get(), text.bytes);
+  if (admission == Admission::admitted) [[likely]] {
+    (void)text.block.release();  // the record owns it now
+    return admission;
+  }
+  return admit_when_full(admission, event, delivery, admittance, text, waits);
+}
+
+Logger::Impl::Admission Logger::Impl::admit_when_full(Admission admission, const Event& event,
+                                                      Delivery delivery, Admittance& admittance,
+                                                      LargeText& text, Waits& waits) noexcept {
+  for (unsigned spins = 0; make_room(admission, delivery, admittance.deadline, waits, spins);
+       ++spins) {
+    admission = try_admit(event, admittance, text.block.get(), text.bytes);
     if (admission == Admission::admitted) {
-      (void)heap.release();  // the record owns it now
+      (void)text.block.release();  // the record owns it now
       break;
     }
-    // "Full" while fewer than `capacity` positions are claimed means the cell at the tail is
-    // being moved out by a consumer right now (it claimed the position, and frees the cell a few
-    // instructions later unless it is preempted in between). That cell is the one this push
-    // needs, so evicting others cannot help and dropping would answer a queue that is not full:
-    // wait for it, bounded (kFreeingWait) in case the consumer was preempted. drop_newest never
-    // waits: the queue is full to within that one cell, and dropping the new event is its answer.
-    const bool may_wait_for_cell =
-        delivery == Delivery::committed || options_.on_full != OnFull::drop_newest;
-    if (may_wait_for_cell && admission == Admission::queue_full &&
-        queue_.size_approx() < queue_.capacity() && keep_trying()) {
-      continue;
-    }
-    writer_->wake_if_sleeping();
-    // A committed event waits for room within its deadline: it is never dropped silently, and
-    // never dropped while there is still time. Async events follow the overflow policy.
-    const bool wait = delivery == Delivery::committed || options_.on_full == OnFull::block;
-    // drop_oldest evicts for a full queue only. A full byte budget is held by large events that
-    // may be anywhere (often in the writer's batch, being written): evicting the small events at
-    // the head would free nothing and drop one event after another, so the new event is dropped.
-    // Nothing to evict means the queue changed since the push failed: the consumer emptied it
-    // (the push now succeeds), or the oldest position is claimed by a producer that has not
-    // published it yet. Neither is a full queue, so the new event is not dropped for it.
-    if (!wait && options_.on_full == OnFull::drop_oldest && admission == Admission::queue_full &&
-        (evict_oldest() || keep_trying())) {
-      continue;
-    }
-    if (!wait || Clock::now() >= deadline) {
-      return drop(admission);
-    }
-    about_to_wait();
-    if (spins < 16) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
   }
+  return admission;
+}
 
-  if (delivery == Delivery::async) return {Outcome::queued, {}};
-  writer_->request_urgent();
-  about_to_wait();
-  return wait_for_commit(ticket, deadline);
+bool Logger::Impl::make_room(Admission admission, Delivery delivery, Clock::time_point deadline,
+                             Waits& waits, unsigned spins) noexcept {
+  // "Full" while fewer than `capacity` positions are claimed means the cell at the tail is
+  // being moved out by a consumer right now (it claimed the position, and frees the cell a few
+  // instructions later unless it is preempted in between). That cell is the one this push
+  // needs, so evicting others cannot help and dropping would answer a queue that is not full:
+  // wait for it, bounded (kFreeingWait) in case the consumer was preempted. drop_newest never
+  // waits: the queue is full to within that one cell, and dropping the new event is its answer.
+  const bool may_wait_for_cell =
+      delivery == Delivery::committed || options_.on_full != OnFull::drop_newest;
+  if (may_wait_for_cell && admission == Admission::queue_full &&
+      queue_.size_approx() < queue_.capacity() && waits.keep_trying()) {
+    return true;
+  }
+  writer_->wake_if_sleeping();
+  // A committed event waits for room within its deadline: it is never dropped silently, and
+  // never dropped while there is still time. Async events follow the overflow policy.
+  const bool wait = delivery == Delivery::committed || options_.on_full == OnFull::block;
+  // drop_oldest evicts for a full queue only. A full byte budget is held by large events that
+  // may be anywhere (often in the writer's batch, being written): evicting the small events at
+  // the head would free nothing and drop one event after another, so the new event is dropped.
+  // Nothing to evict means the queue changed since the push failed: the consumer emptied it
+  // (the push now succeeds), or the oldest position is claimed by a producer that has not
+  // published it yet. Neither is a full queue, so the new event is not dropped for it.
+  if (!wait && options_.on_full == OnFull::drop_oldest && admission == Admission::queue_full &&
+      (evict_oldest() || waits.keep_trying())) {
+    return true;
+  }
+  if (!wait || Clock::now() >= deadline) return false;
+  waits.about_to_wait();
+  if (spins < 16) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
 }
 
 Result Logger::Impl::refuse(std::string message) noexcept {
   ensure_current_process();
-  producers_.rejected.fetch_add(1, std::memory_order_relaxed);
+  counters_.add<&Stats::rejected>();
   if (closed_.load(std::memory_order_seq_cst)) return {Outcome::closed, "shut down"};
   return {Outcome::rejected, std::move(message)};
 }
@@ -351,16 +432,16 @@ Result Logger::Impl::wait_for_commit(const std::shared_ptr<CommitTicket>& ticket
                                      Clock::time_point deadline) noexcept {
   // Relaxed: a count that only chooses between polling and sleeping at once; a stale value
   // costs one caller a few microseconds either way, never a wake-up.
-  const bool alone = producers_.commit_waiters.fetch_add(1, std::memory_order_relaxed) == 0;
+  const bool alone = commit_waiters_.fetch_add(1, std::memory_order_relaxed) == 0;
   const CommitTicket::State state =
       ticket->wait_until(deadline, alone ? kLoneWaiterPoll : std::chrono::microseconds::zero());
-  producers_.commit_waiters.fetch_sub(1, std::memory_order_relaxed);
+  commit_waiters_.fetch_sub(1, std::memory_order_relaxed);
   switch (state) {
     case CommitTicket::State::committed:
-      producers_.committed_waits.fetch_add(1, std::memory_order_relaxed);
+      counters_.add<&Stats::committed_waits>();
       return {Outcome::committed, {}};
     case CommitTicket::State::pending:
-      producers_.commit_timeouts.fetch_add(1, std::memory_order_relaxed);
+      counters_.add<&Stats::commit_timeouts>();
       return {Outcome::timed_out, "not committed within Options::commit_timeout; still queued"};
     case CommitTicket::State::refused:
       return {Outcome::rejected, "the database refused the event: " + ticket->reason};
@@ -387,10 +468,10 @@ bool Logger::Impl::shutdown(std::chrono::milliseconds timeout) noexcept {
   if (shutdown_result_) return *shutdown_result_;
   const auto deadline = Clock::now() + timeout;
   closed_.store(true, std::memory_order_seq_cst);
-  const std::uint64_t lost_before = writer_->counters().lost;
+  const std::uint64_t lost_before = counters_.load<&Stats::lost>();
   writer_->stop(deadline);
-  const std::uint64_t swept = sweep_queue();
-  shutdown_result_ = writer_->counters().lost == lost_before && swept == 0;
+  sweep_queue();
+  shutdown_result_ = counters_.load<&Stats::lost>() == lost_before;
   return *shutdown_result_;
 }
 
@@ -404,7 +485,7 @@ std::uint64_t Logger::Impl::sweep_queue() noexcept {
     ++count;
   }
   if (count > 0) {
-    swept_lost_.fetch_add(count, std::memory_order_relaxed);
+    counters_.add<&Stats::lost>(count);
     warnings_->warn_always("lost " + std::to_string(count) +
                            " events logged while the logger was shutting down");
     writer_->notify_waiters();
@@ -429,13 +510,8 @@ void Logger::Impl::restart_after_fork() noexcept {
   budget_.reset();
   // Relaxed: no other thread of the child sees these before the release store of
   // fork_generation_ below, which publishes them.
-  producers_.rejected.store(0, std::memory_order_relaxed);
-  producers_.dropped_queue_full.store(0, std::memory_order_relaxed);
-  producers_.dropped_bytes_full.store(0, std::memory_order_relaxed);
-  producers_.committed_waits.store(0, std::memory_order_relaxed);
-  producers_.commit_timeouts.store(0, std::memory_order_relaxed);
-  producers_.commit_waiters.store(0, std::memory_order_relaxed);  // the parent's waiters
-  swept_lost_.store(0, std::memory_order_relaxed);
+  counters_.reset();
+  commit_waiters_.store(0, std::memory_order_relaxed);  // the parent's waiters
   try {
     warnings_ = std::make_unique<detail::WarningLimiter>(options_.on_warning);
     opened_sink_ = detail::make_sink(options_);
@@ -452,24 +528,10 @@ void Logger::Impl::restart_after_fork() noexcept {
 
 Stats Logger::Impl::stats() {
   ensure_current_process();
-  const detail::WriterCounters w = writer_->counters();
+  const detail::WriterStatus w = writer_->status();
   Stats s;
-  s.rejected = producers_.rejected.load(std::memory_order_relaxed);
-  s.dropped_queue_full = producers_.dropped_queue_full.load(std::memory_order_relaxed);
-  s.dropped_bytes_full = producers_.dropped_bytes_full.load(std::memory_order_relaxed);
+  counters_.copy_to(s);
   s.dropped = s.dropped_queue_full + s.dropped_bytes_full;
-  s.committed_waits = producers_.committed_waits.load(std::memory_order_relaxed);
-  s.commit_timeouts = producers_.commit_timeouts.load(std::memory_order_relaxed);
-  s.written = w.written;
-  s.dead_lettered = w.dead_lettered;
-  s.lost = w.lost + swept_lost_.load(std::memory_order_relaxed);
-  s.spilled = w.spilled;
-  s.replayed = w.replayed;
-  s.spill_failures = w.spill_failures;
-  s.spill_corrupt = w.spill_corrupt;
-  s.spill_bytes = w.spill_bytes;
-  s.batches = w.batches;
-  s.retries = w.retries;
   s.queued = queue_.size_approx() + w.in_flight;
   // Never negative: in_use() reads the released total before the reservations, and every
   // release follows its reservation. Not clamped, so that an imbalance would show.

@@ -19,41 +19,15 @@ std::string render_metrics(const AppContext& app) {
   std::string out;
   const Analytics& analytics = app.analytics;
   if (const auto stats = analytics.stats()) {
-    const auto c = [&](const char* name, const char* help, std::uint64_t value) {
-      metric(out, name, "counter", help, static_cast<double>(value));
-    };
+    for (const evlog::StatsField& field : evlog::kStatsFields) {
+      const bool counter = field.kind == evlog::StatsField::Kind::counter;
+      const std::string name = std::string("evlog_") + field.name + (counter ? "_total" : "");
+      metric(out, name.c_str(), counter ? "counter" : "gauge", field.help,
+             static_cast<double>((*stats).*field.member));
+    }
     const auto g = [&](const char* name, const char* help, double value) {
       metric(out, name, "gauge", help, value);
     };
-    c("evlog_rejected_total", "Invalid events and calls after shutdown began.", stats->rejected);
-    out +=
-        "# HELP evlog_dropped_total Events not admitted because the queue was full.\n"
-        "# TYPE evlog_dropped_total counter\n";
-    out += "evlog_dropped_total{reason=\"queue_full\"} " +
-           std::to_string(stats->dropped_queue_full) + "\n";
-    out += "evlog_dropped_total{reason=\"bytes_full\"} " +
-           std::to_string(stats->dropped_bytes_full) + "\n";
-    c("evlog_written_total", "Events known to be in the table.", stats->written);
-    c("evlog_dead_lettered_total", "Events the database refused, kept with the reason.",
-      stats->dead_lettered);
-    c("evlog_lost_total", "Events not written by a shutdown deadline.", stats->lost);
-    c("evlog_batches_total", "Transactions committed.", stats->batches);
-    c("evlog_retries_total", "Failed attempts to write a batch.", stats->retries);
-    c("evlog_replayed_total", "Events replayed from other processes' spill files.",
-      stats->replayed);
-    c("evlog_spill_failures_total", "Appends to a spill file that failed.", stats->spill_failures);
-    c("evlog_spill_corrupt_total", "Corrupt spans skipped in replayed spill files.",
-      stats->spill_corrupt);
-    c("evlog_committed_waits_total", "Committed-delivery calls answered committed.",
-      stats->committed_waits);
-    c("evlog_commit_timeouts_total", "Committed-delivery calls answered timed_out.",
-      stats->commit_timeouts);
-    g("evlog_queued", "Admitted events in memory now.", static_cast<double>(stats->queued));
-    g("evlog_spilled", "Admitted events only on disk now.", static_cast<double>(stats->spilled));
-    g("evlog_queued_bytes", "Payload bytes held beyond the fixed slots.",
-      static_cast<double>(stats->queued_bytes));
-    g("evlog_spill_bytes", "Bytes of spill files on disk.",
-      static_cast<double>(stats->spill_bytes));
     g("evlog_oldest_queued_age_seconds", "Age of the oldest event not yet written.",
       static_cast<double>(stats->oldest_queued_age.count()) / 1e6);
     g("evlog_database_failing", "1 while the writer is failing to write.",

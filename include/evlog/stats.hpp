@@ -10,7 +10,7 @@ namespace evlog {
 // A snapshot of one logger's counters, taken by `Logger::stats()`.
 //
 // Accounting: every `log()` call is counted in exactly one of
-//   rejected + dropped + written + queued + spilled + dead_lettered + lost
+//   rejected + dropped + written + queued + spilled + dead_lettered + lost   (accounted())
 // Once `flush()` or `shutdown()` has returned true and no `log()` runs concurrently, that sum
 // equals the number of calls. While events move, a snapshot is not atomic across fields: it may
 // miss, or count twice, the events the writer is moving at that instant (up to one batch, as it
@@ -49,6 +49,61 @@ struct Stats {
   std::string last_error;
   // True while the writer is failing to write (cleared by the next committed batch).
   bool database_failing = false;
+
+  // The accounting sum above: the number of `log()` calls once the logger is quiet.
+  constexpr std::uint64_t accounted() const noexcept {
+    return rejected + dropped + written + queued + spilled + dead_lettered + lost;
+  }
+};
+
+// Every whole-number field of `Stats`, in declaration order, with what it means. Exporters (the
+// classroom app's /metrics, the Python binding) walk this table instead of naming each field, and
+// the library keeps its tallies in storage indexed by it: a new counter is a member above and one
+// line here, and every exporter has it.
+struct StatsField {
+  enum class Kind : std::uint8_t {
+    counter,
+    gauge
+  };  // a counter only grows; a gauge goes both ways
+  const char* name;
+  std::uint64_t Stats::*member;
+  Kind kind;
+  const char* help;  // one sentence
+};
+
+inline constexpr StatsField kStatsFields[] = {
+    {"rejected", &Stats::rejected, StatsField::Kind::counter,
+     "Invalid events and calls after shutdown began."},
+    {"dropped", &Stats::dropped, StatsField::Kind::counter,
+     "Events not admitted because the queue was full (the sum of the two reasons)."},
+    {"dropped_queue_full", &Stats::dropped_queue_full, StatsField::Kind::counter,
+     "Events dropped for want of a free slot, or evicted by drop_oldest."},
+    {"dropped_bytes_full", &Stats::dropped_bytes_full, StatsField::Kind::counter,
+     "Events dropped because max_queue_bytes was reached."},
+    {"written", &Stats::written, StatsField::Kind::counter, "Events known to be in the table."},
+    {"dead_lettered", &Stats::dead_lettered, StatsField::Kind::counter,
+     "Events the database refused for their data, kept with the reason."},
+    {"lost", &Stats::lost, StatsField::Kind::counter, "Events not written by a shutdown deadline."},
+    {"batches", &Stats::batches, StatsField::Kind::counter, "Transactions committed."},
+    {"retries", &Stats::retries, StatsField::Kind::counter, "Failed attempts to write a batch."},
+    {"replayed", &Stats::replayed, StatsField::Kind::counter,
+     "Events from other processes' spill files written by this logger."},
+    {"spill_failures", &Stats::spill_failures, StatsField::Kind::counter,
+     "Appends to a spill file that failed."},
+    {"spill_corrupt", &Stats::spill_corrupt, StatsField::Kind::counter,
+     "Corrupt spans skipped in replayed spill files."},
+    {"committed_waits", &Stats::committed_waits, StatsField::Kind::counter,
+     "Committed-delivery calls answered committed."},
+    {"commit_timeouts", &Stats::commit_timeouts, StatsField::Kind::counter,
+     "Committed-delivery calls answered timed_out."},
+    {"queued", &Stats::queued, StatsField::Kind::gauge,
+     "Admitted events in memory now (the queue and the writer's batch)."},
+    {"spilled", &Stats::spilled, StatsField::Kind::gauge,
+     "Admitted events only on disk now, waiting for replay."},
+    {"queued_bytes", &Stats::queued_bytes, StatsField::Kind::gauge,
+     "Payload bytes held beyond the fixed slots."},
+    {"spill_bytes", &Stats::spill_bytes, StatsField::Kind::gauge,
+     "Bytes of this logger's spill files on disk."},
 };
 
 }  // namespace evlog

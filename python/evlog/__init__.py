@@ -159,6 +159,11 @@ class Stats:
         """Every field, by name (for a metrics exporter or a JSON endpoint)."""
         return _dataclasses.asdict(self)
 
+    def accounted(self) -> int:
+        """The accounting sum above: the number of ``log()`` calls once the logger is quiet."""
+        return (self.rejected + self.dropped + self.written + self.queued + self.spilled
+                + self.dead_lettered + self.lost)
+
 
 @_dataclasses.dataclass(frozen=True)
 class SpillRecord:

@@ -119,19 +119,12 @@ PyObject* to_python(const Result& result) {
 }
 
 py::object to_python(const Stats& s) {
-  return g_types->stats(
-      py::arg("rejected") = s.rejected, py::arg("dropped") = s.dropped,
-      py::arg("dropped_queue_full") = s.dropped_queue_full,
-      py::arg("dropped_bytes_full") = s.dropped_bytes_full, py::arg("written") = s.written,
-      py::arg("dead_lettered") = s.dead_lettered, py::arg("lost") = s.lost,
-      py::arg("batches") = s.batches, py::arg("retries") = s.retries,
-      py::arg("replayed") = s.replayed, py::arg("spill_failures") = s.spill_failures,
-      py::arg("spill_corrupt") = s.spill_corrupt, py::arg("committed_waits") = s.committed_waits,
-      py::arg("commit_timeouts") = s.commit_timeouts, py::arg("queued") = s.queued,
-      py::arg("spilled") = s.spilled, py::arg("queued_bytes") = s.queued_bytes,
-      py::arg("spill_bytes") = s.spill_bytes,
-      py::arg("oldest_queued_age") = static_cast<double>(s.oldest_queued_age.count()) / 1e6,
-      py::arg("last_error") = s.last_error, py::arg("database_failing") = s.database_failing);
+  py::dict fields;
+  for (const StatsField& field : kStatsFields) fields[field.name] = s.*field.member;
+  fields["oldest_queued_age"] = static_cast<double>(s.oldest_queued_age.count()) / 1e6;
+  fields["last_error"] = s.last_error;
+  fields["database_failing"] = s.database_failing;
+  return g_types->stats(**fields);
 }
 
 py::object to_python(const SpillInspection& inspection) {

@@ -53,15 +53,7 @@ def rows(path: str, sql: str, params=()) -> list:
 
 def accounted(stats: evlog.Stats, calls: int) -> bool:
     """The accounting identity: every call counted in exactly one place."""
-    total = (
-        stats.rejected
-        + stats.dropped
-        + stats.written
-        + stats.queued
-        + stats.spilled
-        + stats.dead_lettered
-        + stats.lost
-    )
+    total = stats.accounted()
     assert stats.dropped == stats.dropped_queue_full + stats.dropped_bytes_full, stats
     assert total == calls, f"{total} counted for {calls} calls: {stats}"
     return True

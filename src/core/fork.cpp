@@ -8,9 +8,9 @@
 
 namespace evlog::detail {
 
-namespace {
-
 std::atomic<std::uint64_t> g_fork_generation{0};
+
+namespace {
 
 void before_fork() noexcept {
   Writer::prepare_fork();
@@ -25,19 +25,15 @@ void after_fork_in_child() noexcept {
   Writer::after_fork_in_child();
 }
 
-// Registered while the library is loaded, before any logger exists, so that even a fork() during
-// static initialisation bumps the generation. The writers' registry the handlers walk is
+// Registered while the library is loaded (this file is linked wherever fork_generation() is used,
+// for the counter it defines), before any logger exists, so that even a fork() during static
+// initialisation bumps the generation. The writers' registry the handlers walk is
 // constant-initialised (a std::mutex and an empty std::vector), so it is usable by then too.
-const bool g_registered = [] {
+[[maybe_unused]] const bool g_registered = [] {
   pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
   return true;
 }();
 
 }  // namespace
-
-std::uint64_t fork_generation() noexcept {
-  (void)g_registered;
-  return g_fork_generation.load(std::memory_order_relaxed);
-}
 
 }  // namespace evlog::detail

@@ -49,12 +49,12 @@ void Writer::after_fork_in_child() noexcept {
 }
 
 Writer::Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget,
-               const ProducerCounters& producers, WarningLimiter& warnings,
-               std::unique_ptr<Sink> sink, std::unique_ptr<SpillStore> spill)
+               Counters& counters, WarningLimiter& warnings, std::unique_ptr<Sink> sink,
+               std::unique_ptr<SpillStore> spill)
     : config_(config),
       queue_(queue),
       budget_(budget),
-      producers_(producers),
+      counters_(counters),
       warnings_(warnings),
       sink_(std::move(sink)),
       spill_(std::move(spill)),
@@ -130,7 +130,7 @@ bool Writer::wait_flushed(std::uint64_t position, Clock::time_point deadline) no
   std::unique_lock lock(progress_mu_);
   return progress_cv_.wait_until(lock, deadline, [&] {
     return settled_.load(std::memory_order_acquire) >= position &&
-           spilled_.load(std::memory_order_acquire) == 0;
+           counters_.load<&Stats::spilled>(std::memory_order_acquire) == 0;
   });
 }
 
@@ -146,28 +146,18 @@ void Writer::publish_progress() noexcept {
     settled_.store(queue_.head_position(), std::memory_order_release);
     oldest_unix_ns_.store(0, std::memory_order_relaxed);
   }
-  if (spill_) spill_bytes_.store(spill_->own_bytes(), std::memory_order_relaxed);
+  if (spill_) counters_.store<&Stats::spill_bytes>(spill_->own_bytes());
   notify_waiters();
 }
 
-WriterCounters Writer::counters() const {
-  WriterCounters c;
-  c.written = written_.load(std::memory_order_relaxed);
-  c.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
-  c.lost = lost_.load(std::memory_order_relaxed);
-  c.spilled = spilled_.load(std::memory_order_relaxed);
-  c.replayed = replayed_.load(std::memory_order_relaxed);
-  c.spill_failures = spill_failures_.load(std::memory_order_relaxed);
-  c.spill_corrupt = spill_corrupt_.load(std::memory_order_relaxed);
-  c.spill_bytes = spill_bytes_.load(std::memory_order_relaxed);
-  c.batches = batches_.load(std::memory_order_relaxed);
-  c.retries = retries_.load(std::memory_order_relaxed);
-  c.in_flight = in_flight_.load(std::memory_order_relaxed);
-  c.oldest_unix_ns = oldest_unix_ns_.load(std::memory_order_relaxed);
-  c.failing = failing_.load(std::memory_order_relaxed);
+WriterStatus Writer::status() const {
+  WriterStatus w;
+  w.in_flight = in_flight_.load(std::memory_order_relaxed);
+  w.oldest_unix_ns = oldest_unix_ns_.load(std::memory_order_relaxed);
+  w.failing = failing_.load(std::memory_order_relaxed);
   std::lock_guard lock(error_mu_);
-  c.last_error = last_error_;
-  return c;
+  w.last_error = last_error_;
+  return w;
 }
 
 void Writer::run() noexcept {
@@ -339,7 +329,7 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
     switch (status.code) {
       case SinkStatus::Code::ok: {
         for (std::size_t i : row_index_) settle_written(batch_[i]);
-        batches_.fetch_add(1, std::memory_order_relaxed);
+        counters_.add<&Stats::batches>();
         return status;
       }
       case SinkStatus::Code::transient:
@@ -369,7 +359,7 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
 void Writer::settle_written(Pending& pending) {
   switch (pending.origin) {
     case Origin::queue:
-      written_.fetch_add(1, std::memory_order_relaxed);
+      counters_.add<&Stats::written>();
       break;
     case Origin::own_spill:
     case Origin::foreign_spill:
@@ -405,8 +395,8 @@ void Writer::compact_batch() {
 }
 
 void Writer::report_drops() noexcept {
-  const std::uint64_t queue_full = producers_.dropped_queue_full.load(std::memory_order_relaxed);
-  const std::uint64_t bytes_full = producers_.dropped_bytes_full.load(std::memory_order_relaxed);
+  const std::uint64_t queue_full = counters_.load<&Stats::dropped_queue_full>();
+  const std::uint64_t bytes_full = counters_.load<&Stats::dropped_bytes_full>();
   const std::uint64_t total = queue_full + bytes_full;
   if (total == drops_reported_) return;
   try {
@@ -422,7 +412,7 @@ void Writer::report_drops() noexcept {
 void Writer::note_failure(std::string_view message) noexcept {
   const auto now = Clock::now();
   needs_open_ = true;
-  retries_.fetch_add(1, std::memory_order_relaxed);
+  counters_.add<&Stats::retries>();
   if (!failing_state_) {
     failing_state_ = true;
     failing_since_ = now;

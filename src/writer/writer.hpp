@@ -20,19 +20,20 @@
 //
 // Threads:
 //   - start(), stop(): the owning Logger, once each.
-//   - wake_if_sleeping(), request_urgent(), wait_*(), counters(), notify_waiters(): any thread.
+//   - wake_if_sleeping(), request_urgent(), wait_*(), status(), notify_waiters(): any thread.
 //   - everything else: the writer thread only.
 //
 // Invariants:
 //   1. Every record the writer popped is in `batch_` until it is settled; a settled record is
-//      counted in exactly one of written_, dead_lettered_, spilled_, lost_ before it leaves.
+//      counted in exactly one of written, dead_lettered, spilled, lost before it leaves.
 //   2. settled_ only grows; every queue position below it is settled (popped and settled by the
 //      writer, or evicted and counted as dropped by a producer).
 //   3. A committed-delivery ticket is finished only after the event's fate is final (a spilled
 //      event's ticket stays pending: its caller times out); finishing it wakes its caller. Flush
 //      waiters are notified after every batch.
-//   4. A replayed spill file is counted (written_/replayed_) only once all its records are
-//      committed; it is deleted only after that.
+//   4. A replayed spill file is counted (written/replayed) only once all its records are
+//      committed; it is deleted only after that. The release decrement of `spilled` that ends it
+//      pairs with wait_flushed()'s acquire load: a flush that sees zero sees the writes counted.
 #pragma once
 
 #include <atomic>
@@ -47,6 +48,7 @@
 
 #include "core/byte_budget.hpp"
 #include "core/clock.hpp"
+#include "core/counters.hpp"
 #include "core/event_id.hpp"
 #include "core/event_record.hpp"
 #include "evlog/sink.hpp"
@@ -71,31 +73,9 @@ struct WriterConfig {
   std::chrono::milliseconds spill_after{1000};
 };
 
-// Counters producers keep (read by the writer to report drops, and by stats()). Every access is
-// relaxed: each is a plain tally that orders nothing else, and readers take a snapshot. They are
-// touched only on slow paths (a rejected, dropped or committed-delivery call), never per admitted
-// async event, so the shared line they sit on costs the hot path nothing.
-struct ProducerCounters {
-  std::atomic<std::uint64_t> rejected{0};
-  std::atomic<std::uint64_t> dropped_queue_full{0};
-  std::atomic<std::uint64_t> dropped_bytes_full{0};
-  std::atomic<std::uint64_t> committed_waits{0};
-  std::atomic<std::uint64_t> commit_timeouts{0};
-  std::atomic<std::uint32_t> commit_waiters{0};  // callers now waiting for a commit (a gauge)
-};
-
-struct WriterCounters {
-  std::uint64_t written = 0;
-  std::uint64_t dead_lettered = 0;
-  std::uint64_t lost = 0;
-  std::uint64_t spilled = 0;
-  std::uint64_t replayed = 0;
-  std::uint64_t spill_failures = 0;
-  std::uint64_t spill_corrupt = 0;
-  std::uint64_t spill_bytes = 0;
-  std::uint64_t batches = 0;
-  std::uint64_t retries = 0;
-  std::uint64_t in_flight = 0;
+// What the writer alone knows, for Logger::stats(); its tallies are in the shared Counters.
+struct WriterStatus {
+  std::uint64_t in_flight = 0;      // events taken from the queue and not yet settled
   std::int64_t oldest_unix_ns = 0;  // 0: the writer holds nothing unsettled
   bool failing = false;
   std::string last_error;
@@ -104,9 +84,8 @@ struct WriterCounters {
 class Writer {
  public:
   // `spill` may be null (no spill directory).
-  Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget,
-         const ProducerCounters& producers, WarningLimiter& warnings, std::unique_ptr<Sink> sink,
-         std::unique_ptr<SpillStore> spill);
+  Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget, Counters& counters,
+         WarningLimiter& warnings, std::unique_ptr<Sink> sink, std::unique_ptr<SpillStore> spill);
   ~Writer();
 
   Writer(const Writer&) = delete;
@@ -136,7 +115,7 @@ class Writer {
   // Wakes flush waiters to re-check (committed-delivery callers wait on their own tickets).
   void notify_waiters() noexcept;
 
-  WriterCounters counters() const;
+  WriterStatus status() const;
 
   // After fork(), in the child: forget the thread, the sink and the spill files without touching
   // them (they belong to the parent). The object must then be leaked, not destroyed.
@@ -210,7 +189,7 @@ class Writer {
   const WriterConfig config_;
   EventQueue& queue_;
   ByteBudget& budget_;
-  const ProducerCounters& producers_;
+  Counters& counters_;  // the logger's, shared with its producers
   WarningLimiter& warnings_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<SpillStore> spill_;
@@ -257,20 +236,7 @@ class Writer {
   std::condition_variable progress_cv_;
   std::atomic<std::uint64_t> settled_{0};
 
-  // Counters: written by the writer thread only, read by stats() (relaxed: a snapshot) ...
-  std::atomic<std::uint64_t> written_{0};
-  std::atomic<std::uint64_t> dead_lettered_{0};
-  std::atomic<std::uint64_t> lost_{0};
-  // ... except spilled_, which flush waiters also read: its release decrement after a replay
-  // pairs with the acquire load in wait_flushed(), so a flush that sees it reach zero also sees
-  // the written_ count of the replayed events.
-  std::atomic<std::uint64_t> spilled_{0};
-  std::atomic<std::uint64_t> replayed_{0};
-  std::atomic<std::uint64_t> spill_failures_{0};
-  std::atomic<std::uint64_t> spill_corrupt_{0};
-  std::atomic<std::uint64_t> spill_bytes_{0};
-  std::atomic<std::uint64_t> batches_{0};
-  std::atomic<std::uint64_t> retries_{0};
+  // Read by status(), any thread (relaxed: a snapshot); written by the writer thread only.
   std::atomic<std::uint64_t> in_flight_{0};
   std::atomic<std::int64_t> oldest_unix_ns_{0};
   std::atomic<bool> failing_{false};

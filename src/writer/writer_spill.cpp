@@ -20,7 +20,7 @@ bool Writer::spill_batch() {
   if (records.empty()) return true;
   std::string error;
   if (!spill_->append(records, error)) {
-    spill_failures_.fetch_add(1, std::memory_order_relaxed);
+    counters_.add<&Stats::spill_failures>();
     next_spill_attempt_ = Clock::now() + config_.retry_max;
     warnings_.warn("cannot spill " + std::to_string(records.size()) +
                    " events (they stay in memory): " + error);
@@ -31,7 +31,7 @@ bool Writer::spill_batch() {
     // and the event is written once the file is replayed.
     if (!p.settled && p.origin == Origin::queue) settle(p, CommitTicket::State::pending, {});
   }
-  spilled_.fetch_add(records.size(), std::memory_order_relaxed);
+  counters_.add<&Stats::spilled>(records.size());
   compact_batch();
   return true;
 }
@@ -65,7 +65,7 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   // a live process (a rename, a planted symlink), the file it opened cannot.
   const bool readable =
       read_spill_fd(segment->fd, segment->path, contents, error, /*known_spill_file=*/segment->own);
-  spill_corrupt_.fetch_add(contents.corrupt.size(), std::memory_order_relaxed);
+  counters_.add<&Stats::spill_corrupt>(contents.corrupt.size());
   for (const CorruptSpan& span : contents.corrupt) {
     warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
                    std::to_string(span.offset) + " (" + std::to_string(span.length) +
@@ -104,12 +104,12 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   // Every record is committed: count them once and delete the file. Nothing may throw past the
   // counting (the caller would put the file back, and a second replay would count it again).
   if (segment->own) {
-    written_.fetch_add(tally_.written, std::memory_order_relaxed);
-    dead_lettered_.fetch_add(tally_.dead_lettered, std::memory_order_relaxed);
-    lost_.fetch_add(unreadable, std::memory_order_relaxed);
-    spilled_.fetch_sub(segment->counted, std::memory_order_release);
+    counters_.add<&Stats::written>(tally_.written);
+    counters_.add<&Stats::dead_lettered>(tally_.dead_lettered);
+    counters_.add<&Stats::lost>(unreadable);
+    counters_.sub<&Stats::spilled>(segment->counted, std::memory_order_release);
   } else {
-    replayed_.fetch_add(tally_.written, std::memory_order_relaxed);
+    counters_.add<&Stats::replayed>(tally_.written);
   }
   try {
     spill_->finish(*segment);
@@ -155,7 +155,7 @@ void Writer::dead_letter(Pending& pending, std::string_view reason) {
   }
   switch (pending.origin) {
     case Origin::queue:
-      dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+      counters_.add<&Stats::dead_lettered>();
       break;
     case Origin::own_spill:
       ++tally_.dead_lettered;
@@ -186,7 +186,7 @@ void Writer::settle_remaining_at_shutdown() noexcept {
     compact_batch();
   }
   if (lost > 0) {
-    lost_.fetch_add(lost, std::memory_order_relaxed);
+    counters_.add<&Stats::lost>(lost);
     try {
       std::string error;
       {

@@ -487,8 +487,7 @@ inline std::string describe(const evlog::Stats& s) {
 // rejected + dropped + written + queued + spilled + dead_lettered + lost == calls, and the two
 // drop reasons add up to `dropped`. Use as EXPECT_TRUE(accounted(logger.stats(), calls)).
 inline ::testing::AssertionResult accounted(const evlog::Stats& s, std::uint64_t calls) {
-  const std::uint64_t sum =
-      s.rejected + s.dropped + s.written + s.queued + s.spilled + s.dead_lettered + s.lost;
+  const std::uint64_t sum = s.accounted();
   if (sum != calls) {
     return ::testing::AssertionFailure()
            << "accounting sum " << sum << " != " << calls << " calls: " << describe(s);

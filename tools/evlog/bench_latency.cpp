@@ -150,8 +150,7 @@ Cell measure(const LatencyOptions& opts, const std::string& mode, int producers,
     cell.evlog_failures = run.failures;
     const bool drained = logger.shutdown(options.shutdown_timeout);
     const evlog::Stats s = logger.stats();
-    const std::uint64_t sum =
-        s.rejected + s.dropped + s.written + s.queued + s.spilled + s.dead_lettered + s.lost;
+    const std::uint64_t sum = s.accounted();
     const auto rows = static_cast<std::uint64_t>(count_rows(opts.database, kTable));
     if (!drained || sum != run.latencies_ns.size() || rows != s.written) {
       cell.check = "calls " + std::to_string(run.latencies_ns.size()) + ", accounted " +

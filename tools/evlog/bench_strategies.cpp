@@ -165,8 +165,7 @@ StrategyResult run_one(const StrategiesOptions& opts, int number, ProgressBar& p
     r.rows_expected = static_cast<std::int64_t>(s.written + s.replayed + sync_ok);
     const std::uint64_t logged =
         run.latencies_ns.size() - (number == 3 ? run.critical_ns.size() : 0);
-    const std::uint64_t accounted =
-        s.rejected + s.dropped + s.written + s.queued + s.spilled + s.dead_lettered + s.lost;
+    const std::uint64_t accounted = s.accounted();
     r.accounting =
         "accounting: " + std::to_string(logged) + " calls = " + std::to_string(s.written) +
         " written + " + std::to_string(s.queued) + " queued + " + std::to_string(s.spilled) +

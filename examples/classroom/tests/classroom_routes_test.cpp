@@ -280,12 +280,16 @@ TEST_F(ClassroomRoutes, MetricsNeedTheTokenAndExposeStats) {
   EXPECT_EQ(ok->status, 200);
   for (const char* needle :
        {"# TYPE evlog_written_total counter", "# TYPE evlog_queued gauge",
-        "evlog_oldest_queued_age_seconds ", "evlog_dropped_total{reason=\"queue_full\"}",
+        "evlog_oldest_queued_age_seconds ", "evlog_dropped_queue_full_total ",
         "classroom_http_requests_total{route=\"/login\",method=\"POST\",status=\"200\"}",
         "# TYPE classroom_http_request_duration_seconds histogram",
         "classroom_http_request_duration_seconds_bucket{route=\"/tasks\",le=\"+Inf\"}",
         "classroom_log_call_duration_seconds_count"}) {
     EXPECT_NE(ok->body.find(needle), std::string::npos) << needle;
+  }
+  for (const evlog::StatsField& field : evlog::kStatsFields) {  // every field of Stats
+    const std::string help = std::string("# HELP evlog_") + field.name;
+    EXPECT_NE(ok->body.find(help), std::string::npos) << help;
   }
   EXPECT_EQ(ok->body.find(kToken), std::string::npos);
   auto dashboard_none = client.Get("/analytics?token=nope");
