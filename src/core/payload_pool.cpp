@@ -1,8 +1,8 @@
 #include "core/payload_pool.hpp"
 
 #include <bit>
-#include <new>
 #include <cstring>
+#include <new>
 #include <thread>
 
 namespace evlog::detail {

@@ -32,8 +32,8 @@ void exec(sqlite3* db, const std::string& sql);
 // Prepares one statement; throws std::runtime_error naming the file on failure.
 Statement prepare(sqlite3* db, const std::string& sql);
 
-// Opens `path` as the classroom app of docs/background.md did: 5 s busy timeout and `synchronous`; the
-// journal mode is whatever the file has (make_events_table sets WAL, which is persistent).
+// Opens `path` as the classroom app of docs/background.md did: 5 s busy timeout and `synchronous`;
+// the journal mode is whatever the file has (make_events_table sets WAL, which is persistent).
 Connection open_database(const std::string& path, Synchronous synchronous = Synchronous::normal);
 
 // SQLite creates files 0644; analytics data is private, so create a missing file 0600 first, as
