@@ -528,9 +528,11 @@ void Logger::Impl::restart_after_fork() noexcept {
 
 Stats Logger::Impl::stats() {
   ensure_current_process();
-  const detail::WriterStatus w = writer_->status();
   Stats s;
+  // The tallies before the writer's in_flight: an event the writer moved out of its batch before
+  // counting it (a spill) is then never counted in both (see Counters::copy_to).
   counters_.copy_to(s);
+  const detail::WriterStatus w = writer_->status();
   s.dropped = s.dropped_queue_full + s.dropped_bytes_full;
   s.queued = queue_.size_approx() + w.in_flight;
   // Never negative: in_use() reads the released total before the reservations, and every

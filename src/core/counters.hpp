@@ -6,9 +6,10 @@
 // Three fields are not tallied here but computed by Logger::stats() from the queue and the byte
 // budget (dropped, queued, queued_bytes); their slots stay zero.
 //
-// Memory order: relaxed unless a caller says otherwise. Each tally orders nothing else and a
-// stats() snapshot reads each field on its own. The exception is `spilled`, which flush waiters
-// read with acquire (see Writer::wait_flushed) against the writer's release decrement.
+// Memory order: relaxed unless a caller says otherwise; each tally orders nothing else. The
+// exception is `spilled`: the writer adds a spilled batch with release after taking it out of its
+// in_flight count, and subtracts a replayed file with release after counting its events written,
+// which flush waiters (Writer::wait_flushed) and copy_to() read with acquire.
 //
 // Producers touch their slots only on slow paths (a rejected, dropped or committed-delivery call)
 // and the writer once per batch, so sharing cache lines among them costs log()'s fast path
@@ -46,10 +47,13 @@ class Counters {
     return values_[index_of<Field>()].load(order);
   }
 
-  // Every tallied field into `stats`, each read on its own (relaxed).
+  // Every tallied field into `stats`, each read on its own. Acquire: a release increment (the
+  // writer's count of a spilled batch, made after the batch left its in_flight) is seen together
+  // with what preceded it, so a caller that reads in_flight afterwards does not count those
+  // events twice. Free on x86 (a plain load); stats() is not on the hot path anyway.
   void copy_to(Stats& stats) const noexcept {
     for (std::size_t i = 0; i < kFields; ++i) {
-      stats.*kStatsFields[i].member = values_[i].load(std::memory_order_relaxed);
+      stats.*kStatsFields[i].member = values_[i].load(std::memory_order_acquire);
     }
   }
 

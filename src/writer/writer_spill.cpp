@@ -31,8 +31,10 @@ bool Writer::spill_batch() {
     // and the event is written once the file is replayed.
     if (!p.settled && p.origin == Origin::queue) settle(p, CommitTicket::State::pending, {});
   }
-  counters_.add<&Stats::spilled>(records.size());
+  // Out of the batch (in_flight) first, then counted as spilled, with release: a stats() that
+  // sees the new total (Counters::copy_to, acquire) and then reads in_flight counts them once.
   compact_batch();
+  counters_.add<&Stats::spilled>(records.size(), std::memory_order_release);
   return true;
 }
 
