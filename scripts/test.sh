@@ -27,7 +27,11 @@ run_config() {
   local exclude=(-LE 'soak')
   case $preset in
     release) export EVLOG_TEST_SCALE=1 ;;
-    asan) export EVLOG_TEST_SCALE=0.2; exclude=(-LE 'soak|bench|e2e') ;;
+    # GCC 12's libasan installs no fork handlers: a child can inherit its allocator locked by
+    # another thread and hang (docs/testing.md). The Python fork suite forks four children while
+    # the writer and the interpreter allocate (PYTHONMALLOC=malloc); it runs in the release
+    # configuration only. The C++ fork tests, which fork at quiet moments, run here too.
+    asan) export EVLOG_TEST_SCALE=0.2; exclude=(-LE 'soak|bench|e2e' -E '^python_test_fork$') ;;
     # ThreadSanitizer does not support threads started after fork(): tests that fork are
     # labelled `fork` and run in the other two configurations.
     tsan) export EVLOG_TEST_SCALE=0.1; exclude=(-LE 'soak|bench|fork') ;;
