@@ -6,6 +6,8 @@
 #                                    EVLOG_TEST_PG (the app's URI, with its password),
 #                                    EVLOG_TEST_PG_ADMIN (superuser over the socket), EVLOG_TEST_PG_DATA
 #   scripts/pg_server.sh stop DIR    stops it (immediate) and removes DIR
+# EVLOG_PG_FSYNC=on starts it with fsync=on (a server as it runs in production, for benchmarks
+# and durability tests); the default is fsync=off, which keeps the tests fast.
 set -euo pipefail
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -41,12 +43,14 @@ case $cmd in
     [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$dir"
     chmod 700 "$dir"
     port=$(free_port)
+    fsync=${EVLOG_PG_FSYNC:-off}
+    [[ $fsync == on || $fsync == off ]] || { echo "pg_server: EVLOG_PG_FSYNC must be on or off" >&2; exit 2; }
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
       --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-          -c fsync=off -c max_connections=200" start >/dev/null ||
+          -c fsync=$fsync -c max_connections=200" start >/dev/null ||
       { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
       -c "CREATE ROLE evlog LOGIN PASSWORD 'evlog-test-secret'" -c "CREATE DATABASE evlog OWNER evlog" >/dev/null

@@ -34,7 +34,9 @@ enum class Delivery {
 enum class Durability {
   normal,  // synchronous=NORMAL: a committed event survives a crash of the process, but the last
            // commits may roll back on power loss or an OS crash
-  full,    // synchronous=FULL: the WAL is synced on every commit; also survives power loss
+  full,    // a committed event also survives power loss: the WAL is synced (synchronous=FULL) at
+           // every commit that holds a committed-delivery or replayed event, which makes every
+           // earlier commit durable too; commits holding only async events are not synced
 };
 
 struct Options {
@@ -78,7 +80,7 @@ struct Options {
   std::set<std::string> critical_types;
   // The longest a committed-delivery call waits (for room in the queue, then for the commit).
   std::chrono::milliseconds commit_timeout{5000};
-  // Durability of every commit; see Durability.
+  // What a commit survives; see Durability.
   Durability durability = Durability::normal;
 
   // A directory for spill and dead-letter files (created 0700 if missing; empty = off). While the

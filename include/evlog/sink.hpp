@@ -27,6 +27,12 @@ struct Row {
   std::string_view user_type;   // empty = NULL
   std::string_view metadata;    // JSON object text; empty = NULL
   std::string_view created_at;  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", UTC
+  // A promise rests on this row's commit: a caller waits for it (committed delivery), or it was
+  // read back from a spill file, which is deleted once the row is written. Where the sink's
+  // durability setting promises power-loss safety, a batch holding such a row must be durable
+  // when write() returns ok; a batch without one may be committed without a sync (a later synced
+  // commit or a checkpoint makes it durable).
+  bool durable = false;
 };
 
 // What a sink call reports. Never an exception: sinks catch and classify.

@@ -320,6 +320,7 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
           .user_type = r.user_type(),
           .metadata = r.metadata(),
           .created_at = std::string_view(p.text + kEventIdChars, kCreatedAtChars),
+          .durable = r.ticket != nullptr || p.origin != Origin::queue,
       });
       row_index_.push_back(i);
     }

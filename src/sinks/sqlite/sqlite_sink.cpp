@@ -150,6 +150,14 @@ int SqliteSink::exec(const char* sql) {
   return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
 }
 
+int SqliteSink::set_synchronous(bool full) {
+  if (full == syncing_) return SQLITE_OK;
+  // Outside a transaction only (SQLite ignores it inside one): no I/O, a flag on the connection.
+  const int rc = exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (rc == SQLITE_OK) syncing_ = full;
+  return rc;
+}
+
 SinkStatus SqliteSink::failure(int rc, std::string_view doing) {
   std::string message = "sqlite: ";
   message.append(doing);
@@ -234,8 +242,10 @@ SinkStatus SqliteSink::open_connection() {
     return SinkStatus::invalid_config("sqlite: '" + path_ + "' cannot use WAL journal mode (got " +
                                       mode + ")");
   }
-  rc = exec(durability_ == Durability::full ? "PRAGMA synchronous=FULL"
-                                            : "PRAGMA synchronous=NORMAL");
+  // NORMAL to begin with, whatever the durability: under `full` each write() raises it to FULL for
+  // a transaction that holds a durable row (write_unguarded()).
+  syncing_ = true;  // forces the pragma: a new connection starts at SQLite's default, FULL
+  rc = set_synchronous(false);
   if (rc != SQLITE_OK) return failed_to_configure(rc, "setting synchronous");
   return SinkStatus::success();
 }
@@ -334,7 +344,15 @@ SinkStatus SqliteSink::write_unguarded(std::span<const Row> rows) {
     SinkStatus status = open();
     if (!status.ok()) return status;
   }
-  int rc = sqlite3_step(begin_);
+  // Under `full`, the WAL is synced at the commit of a transaction that holds a durable row (a
+  // committed-delivery event, a replayed one): that fdatasync also makes every earlier frame of
+  // the WAL durable, the unsynced commits of async-only batches included. Those need no sync of
+  // their own: an async event carries no promise of surviving power loss.
+  const bool sync = durability_ == Durability::full &&
+                    std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.durable; });
+  int rc = set_synchronous(sync);
+  if (rc != SQLITE_OK) return failure(rc, "setting synchronous");
+  rc = sqlite3_step(begin_);
   sqlite3_reset(begin_);
   if (rc != SQLITE_DONE) return failure(rc, "BEGIN IMMEDIATE");
 

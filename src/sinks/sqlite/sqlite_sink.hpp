@@ -1,6 +1,7 @@
 // SqliteSink — writes batches into a table of a SQLite file.
 //
-// WAL mode, `synchronous` from Options::durability, a busy wait of up to Options::db_timeout in
+// WAL mode, `synchronous` from Options::durability (under `full`, FULL only for a transaction that
+// holds a durable row, NORMAL for the rest: see set_synchronous()), a busy wait of up to Options::db_timeout in
 // short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction through two prepared
 // statements, one for groups of 32 rows and one for the rest:
 //   INSERT INTO t(event_id, ...) VALUES (?, ...), (?, ...), ... ON CONFLICT(event_id) DO NOTHING
@@ -52,6 +53,8 @@ class SqliteSink final : public Sink {
   SinkStatus failed_to_configure(int rc, std::string_view doing);  // failure(), then close()
   void close() noexcept;
   int exec(const char* sql);
+  // Sets the connection's synchronous level (FULL when `full`, else NORMAL) unless it is set.
+  int set_synchronous(bool full);
   // The busy handler: retries with short sleeps until busy_timeout_ has passed in all.
   static int on_busy(void* self, int attempt) noexcept;
 
@@ -65,6 +68,7 @@ class SqliteSink final : public Sink {
   sqlite3_stmt* insert_ = nullptr;       // one row
   sqlite3_stmt* insert_many_ = nullptr;  // kRowsPerStatement rows (sqlite_sink.cpp)
   bool ready_ = false;
+  bool syncing_ = false;  // the connection's synchronous level is FULL (else NORMAL)
   std::chrono::steady_clock::time_point busy_since_{};  // the current busy wait's start
 };
 
