@@ -240,12 +240,19 @@ Logger::Impl::Admission Logger::Impl::try_admit(const Event& event, const Admitt
 }
 
 bool Logger::Impl::evict_oldest() noexcept {
-  return queue_.try_pop([&](EventRecord& r, std::uint64_t) {
+  // Counted before the pop, undone if there was nothing to pop: the pop's release CAS on the
+  // queue's head then publishes the count with it, and stats(), which loads the head (acquire)
+  // before the tallies, never sees the event gone from the queue and not yet dropped. It may see
+  // it in both for a moment, which the accounting of this call in progress covers (its own event
+  // is not in the queue yet).
+  counters_.add<&Stats::dropped_queue_full>();
+  const bool evicted = queue_.try_pop([&](EventRecord& r, std::uint64_t) {
     budget_.release(r.heap_bytes());
     if (r.ticket) r.ticket->finish(CommitTicket::State::dropped);
     r.release();
-    counters_.add<&Stats::dropped_queue_full>();
   });
+  if (!evicted) counters_.sub<&Stats::dropped_queue_full>(1);
+  return evicted;
 }
 
 Result Logger::Impl::drop(Admission why) noexcept {
@@ -477,15 +484,19 @@ bool Logger::Impl::shutdown(std::chrono::milliseconds timeout) noexcept {
 
 std::uint64_t Logger::Impl::sweep_queue() noexcept {
   std::uint64_t count = 0;
-  while (queue_.try_pop([&](EventRecord& r, std::uint64_t) {
-    budget_.release(r.heap_bytes());
-    if (r.ticket) r.ticket->finish(CommitTicket::State::lost);
-    r.release();
-  })) {
-    ++count;
+  {
+    // The writer has been joined: this thread is the only one that moves events now.
+    detail::MoveSection move(counters_);
+    while (queue_.try_pop([&](EventRecord& r, std::uint64_t) {
+      budget_.release(r.heap_bytes());
+      if (r.ticket) r.ticket->finish(CommitTicket::State::lost);
+      r.release();
+    })) {
+      ++count;
+    }
+    counters_.add<&Stats::lost>(count);
   }
   if (count > 0) {
-    counters_.add<&Stats::lost>(count);
     warnings_->warn_always("lost " + std::to_string(count) +
                            " events logged while the logger was shutting down");
     writer_->notify_waiters();
@@ -529,12 +540,28 @@ void Logger::Impl::restart_after_fork() noexcept {
 Stats Logger::Impl::stats() {
   ensure_current_process();
   Stats s;
-  // The tallies before the writer's in_flight: an event the writer moved out of its batch before
-  // counting it (a spill) is then never counted in both (see Counters::copy_to).
-  counters_.copy_to(s);
+  // One consistent read of every term of the accounting (see core/counters.hpp). The writer's
+  // moves are excluded by the sequence; an eviction (OnFull::drop_oldest, a producer) counts its
+  // drop and then pops with a release CAS on the head, so the head is loaded (acquire) before
+  // and after the tallies, and a changed head means an eviction crossed the read: read again.
+  // An eviction whose count is seen and whose pop is not counts its event twice for a moment;
+  // the call making it is in progress and its own event is not queued yet, so the sum stays
+  // within the calls begun. The tail is loaded with acquire after the head: a producer's push
+  // (release) that it sees follows every eviction that producer made, whose pop the second load
+  // of the head then sees.
+  std::uint64_t head = 0;
+  std::uint64_t queued = 0;
+  counters_.read_consistent(
+      [&] {
+        head = queue_.head_position();
+        const std::uint64_t tail = queue_.tail_position();
+        counters_.copy_to(s);
+        queued = (tail > head ? tail - head : 0) + writer_->in_flight();
+      },
+      [&] { return queue_.head_position() == head; });
   const detail::WriterStatus w = writer_->status();
   s.dropped = s.dropped_queue_full + s.dropped_bytes_full;
-  s.queued = queue_.size_approx() + w.in_flight;
+  s.queued = queued;
   // Never negative: in_use() reads the released total before the reservations, and every
   // release follows its reservation. Not clamped, so that an imbalance would show.
   s.queued_bytes = static_cast<std::uint64_t>(budget_.in_use());

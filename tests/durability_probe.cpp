@@ -29,9 +29,9 @@ constexpr int kAsyncPerRound = 50;
 bool log_async_round(evlog::Logger& logger, int round) {
   const std::string metadata = "{\"round\":" + std::to_string(round) + "}";
   for (int i = 0; i < kAsyncPerRound; ++i) {
-    const evlog::Result r = logger.log({.type = "page_view", .user_id = i, .user_type = {},
-                                        .metadata = metadata},
-                                       evlog::Delivery::async);
+    const evlog::Result r =
+        logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = metadata},
+                   evlog::Delivery::async);
     if (r.outcome != evlog::Outcome::queued) {
       std::fprintf(stderr, "not queued: %s\n", r.message.c_str());
       return false;

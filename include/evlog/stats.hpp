@@ -12,9 +12,11 @@ namespace evlog {
 // Accounting: every `log()` call is counted in exactly one of
 //   rejected + dropped + written + queued + spilled + dead_lettered + lost   (accounted())
 // Once `flush()` or `shutdown()` has returned true and no `log()` runs concurrently, that sum
-// equals the number of calls. While events move, a snapshot is not atomic across fields: it may
-// miss, or count twice, the events the writer is moving at that instant (up to one batch, as it
-// takes a batch from the queue or settles one as written, spilled or dead-lettered).
+// equals the number of calls. At any other instant it balances too: a snapshot sees each move of
+// events between those terms (the writer taking a batch from the queue, settling it as written,
+// spilled, dead-lettered or lost, a spill file replayed, an eviction by OnFull::drop_oldest)
+// whole or not at all, so the sum lies between the number of log() calls that had returned when
+// stats() was called and the number that had begun when it returned.
 struct Stats {
   // --- counters (only grow) ---
   std::uint64_t rejected = 0;  // invalid events and calls after shutdown began

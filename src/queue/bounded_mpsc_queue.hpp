@@ -72,8 +72,11 @@ class BoundedMpscQueue {
       const std::uint64_t seq = cell.seq.load(std::memory_order_acquire);
       const auto diff = static_cast<std::int64_t>(seq - pos);
       if (diff == 0) {
-        // Relaxed: the cell is handed over by its seq, not by tail_.
-        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        // The cell is handed over by its seq, not by tail_. Release on success orders this
+        // producer's earlier pops (evictions) before the new tail, for a thread that loads tail_
+        // with acquire (Logger::stats()); a locked CAS either way on x86.
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
           fill(cell.value);
           // Release pairs with the consumer's acquire load of seq: the value is visible first.
           cell.seq.store(pos + 1, std::memory_order_release);
@@ -99,7 +102,10 @@ class BoundedMpscQueue {
       const std::uint64_t seq = cell.seq.load(std::memory_order_acquire);
       const auto diff = static_cast<std::int64_t>(seq - (pos + 1));
       if (diff == 0) {
-        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        // Release on success: what the popping thread did before (an evicting producer's count
+        // of the drop) is seen by a thread that loads head_ with acquire and sees the new value.
+        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
           take(cell.value, pos);
           // Release pairs with the producer's acquire load: our read of the value happens first.
           cell.seq.store(pos + mask_ + 1, std::memory_order_release);

@@ -152,7 +152,7 @@ void Writer::publish_progress() noexcept {
 
 WriterStatus Writer::status() const {
   WriterStatus w;
-  w.in_flight = in_flight_.load(std::memory_order_relaxed);
+  w.in_flight = in_flight();
   w.oldest_unix_ns = oldest_unix_ns_.load(std::memory_order_relaxed);
   w.failing = failing_.load(std::memory_order_relaxed);
   std::lock_guard lock(error_mu_);
@@ -183,12 +183,7 @@ void Writer::run() noexcept {
 
 void Writer::recover_from_exception() noexcept {
   // Records a replay had taken from a spill file are still in that file (put back already).
-  std::uint64_t from_queue = 0;
-  for (const Pending& p : batch_) {
-    if (p.settled && p.origin == Origin::queue) ++from_queue;
-  }
   std::erase_if(batch_, [](const Pending& p) { return p.settled || p.origin != Origin::queue; });
-  if (from_queue > 0) in_flight_.fetch_sub(from_queue, std::memory_order_relaxed);
   note_failure("out of memory");
 }
 
@@ -256,16 +251,18 @@ Writer::Pending& Writer::add_pending(EventRecord&& record, Origin origin) {
 
 std::size_t Writer::fill_batch() {
   std::size_t taken = 0;
-  while (batch_.size() < config_.max_batch &&
-         queue_.try_pop([&](EventRecord& record, std::uint64_t) {
-           add_pending(std::move(record), Origin::queue);
-         })) {
-    ++taken;
+  {
+    // From the queue into in_flight: one move (the queue's head and in_flight change together).
+    MoveSection move(counters_);
+    while (batch_.size() < config_.max_batch &&
+           queue_.try_pop([&](EventRecord& record, std::uint64_t) {
+             add_pending(std::move(record), Origin::queue);
+             add_in_flight(1);
+           })) {
+      ++taken;
+    }
   }
-  if (taken > 0) {
-    in_flight_.fetch_add(taken, std::memory_order_relaxed);
-    oldest_unix_ns_.store(batch_.front().record.unix_ns, std::memory_order_relaxed);
-  }
+  if (taken > 0) oldest_unix_ns_.store(batch_.front().record.unix_ns, std::memory_order_relaxed);
   return taken;
 }
 
@@ -329,7 +326,10 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
     SinkStatus status = sink_->write(rows_);
     switch (status.code) {
       case SinkStatus::Code::ok: {
-        for (std::size_t i : row_index_) settle_written(batch_[i]);
+        {
+          MoveSection move(counters_);  // out of in_flight (or spilled), into written
+          for (std::size_t i : row_index_) settle_written(batch_[i]);
+        }
         counters_.add<&Stats::batches>();
         return status;
       }
@@ -372,10 +372,13 @@ void Writer::settle_written(Pending& pending) {
 
 void Writer::settle(Pending& pending, CommitTicket::State state, std::string_view reason) {
   pending.settled = true;
-  // Only events from the queue were reserved in the byte budget (by log()); records read back
-  // from a spill file were never counted there, so releasing theirs would let producers past
-  // Options::max_queue_bytes by as much as was replayed.
-  if (pending.origin == Origin::queue) budget_.release(pending.record.heap_bytes());
+  // Only events from the queue were reserved in the byte budget (by log()) and counted in
+  // in_flight; records read back from a spill file were never counted there, so releasing theirs
+  // would let producers past Options::max_queue_bytes by as much as was replayed.
+  if (pending.origin == Origin::queue) {
+    budget_.release(pending.record.heap_bytes());
+    add_in_flight(-1);
+  }
   if (pending.record.ticket && state != CommitTicket::State::pending) {
     if (!reason.empty()) pending.record.ticket->reason.assign(reason);
     pending.record.ticket->finish(state);
@@ -385,12 +388,7 @@ void Writer::settle(Pending& pending, CommitTicket::State state, std::string_vie
 }
 
 void Writer::compact_batch() {
-  std::uint64_t from_queue = 0;
-  std::erase_if(batch_, [&](const Pending& p) {
-    if (p.settled && p.origin == Origin::queue) ++from_queue;
-    return p.settled;
-  });
-  if (from_queue > 0) in_flight_.fetch_sub(from_queue, std::memory_order_relaxed);
+  std::erase_if(batch_, [](const Pending& p) { return p.settled; });
   oldest_unix_ns_.store(batch_.empty() ? 0 : batch_.front().record.unix_ns,
                         std::memory_order_relaxed);
 }

@@ -25,7 +25,9 @@
 //
 // Invariants:
 //   1. Every record the writer popped is in `batch_` until it is settled; a settled record is
-//      counted in exactly one of written, dead_lettered, spilled, lost before it leaves.
+//      counted in exactly one of written, dead_lettered, spilled, lost before it leaves. Each
+//      move between those terms (queue to in_flight, in_flight or spilled to a final tally) runs
+//      in one MoveSection (core/counters.hpp), so that stats() sees it whole or not at all.
 //   2. settled_ only grows; every queue position below it is settled (popped and settled by the
 //      writer, or evicted and counted as dropped by a producer).
 //   3. A committed-delivery ticket is finished only after the event's fate is final (a spilled
@@ -116,6 +118,9 @@ class Writer {
   void notify_waiters() noexcept;
 
   WriterStatus status() const;
+  // Events taken from the queue and not yet settled. Acquire, for Logger::stats()'s read inside
+  // Counters::read_consistent() (see core/counters.hpp: changes release, reads acquire).
+  std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
 
   // After fork(), in the child: forget the thread, the sink and the spill files without touching
   // them (they belong to the parent). The object must then be leaked, not destroyed.
@@ -161,8 +166,15 @@ class Writer {
   // write_batch(), and on failure the failing state and perhaps a spill.
   bool attempt_write();
   SinkStatus write_range(std::size_t begin, std::size_t end);
+  // settle_written(), settle(): inside a MoveSection, together with the tally of the event's new
+  // state (settle() takes an event from the queue out of in_flight).
   void settle_written(Pending& pending);
   void settle(Pending& pending, CommitTicket::State state, std::string_view reason);
+  // The writer thread alone writes in_flight_: a load and a store, no read-modify-write.
+  void add_in_flight(std::int64_t n) noexcept {
+    in_flight_.store(in_flight_.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(n),
+                     std::memory_order_release);
+  }
   void compact_batch();
   void publish_progress() noexcept;
   void report_drops() noexcept;
@@ -236,7 +248,8 @@ class Writer {
   std::condition_variable progress_cv_;
   std::atomic<std::uint64_t> settled_{0};
 
-  // Read by status(), any thread (relaxed: a snapshot); written by the writer thread only.
+  // Read by status() and in_flight(), any thread; written by the writer thread only (in_flight_
+  // inside MoveSections).
   std::atomic<std::uint64_t> in_flight_{0};
   std::atomic<std::int64_t> oldest_unix_ns_{0};
   std::atomic<bool> failing_{false};

@@ -26,15 +26,16 @@ bool Writer::spill_batch() {
                    " events (they stay in memory): " + error);
     return false;
   }
-  for (Pending& p : batch_) {
-    // A spilled event's ticket stays pending: its caller times out (the event is not committed),
-    // and the event is written once the file is replayed.
-    if (!p.settled && p.origin == Origin::queue) settle(p, CommitTicket::State::pending, {});
+  {
+    MoveSection move(counters_);  // out of in_flight, into spilled
+    for (Pending& p : batch_) {
+      // A spilled event's ticket stays pending: its caller times out (the event is not
+      // committed), and the event is written once the file is replayed.
+      if (!p.settled && p.origin == Origin::queue) settle(p, CommitTicket::State::pending, {});
+    }
+    counters_.add<&Stats::spilled>(records.size());
   }
-  // Out of the batch (in_flight) first, then counted as spilled, with release: a stats() that
-  // sees the new total (Counters::copy_to, acquire) and then reads in_flight counts them once.
   compact_batch();
-  counters_.add<&Stats::spilled>(records.size(), std::memory_order_release);
   return true;
 }
 
@@ -106,6 +107,7 @@ void Writer::replay_segment(SpillStore::Segment& segment_ref) {
   // Every record is committed: count them once and delete the file. Nothing may throw past the
   // counting (the caller would put the file back, and a second replay would count it again).
   if (segment->own) {
+    MoveSection move(counters_);  // out of spilled, into the final tallies
     counters_.add<&Stats::written>(tally_.written);
     counters_.add<&Stats::dead_lettered>(tally_.dead_lettered);
     counters_.add<&Stats::lost>(unreadable);
@@ -155,6 +157,7 @@ void Writer::dead_letter(Pending& pending, std::string_view reason) {
     warnings_.warn("dead-lettered event " + std::string(pending.text, kEventIdChars) +
                    " into the spill directory: " + std::string(reason));
   }
+  MoveSection move(counters_);  // an event from the queue: out of in_flight, into dead_lettered
   switch (pending.origin) {
     case Origin::queue:
       counters_.add<&Stats::dead_lettered>();
@@ -179,16 +182,21 @@ void Writer::settle_remaining_at_shutdown() noexcept {
     } catch (...) {  // out of memory: what cannot be spilled is counted lost below
     }
     if (spilled) continue;
-    for (Pending& p : batch_) {
-      if (!p.settled) {
-        settle(p, CommitTicket::State::lost, {});
-        ++lost;
+    {
+      MoveSection move(counters_);  // out of in_flight, into lost
+      std::uint64_t now_lost = 0;
+      for (Pending& p : batch_) {
+        if (!p.settled) {
+          settle(p, CommitTicket::State::lost, {});
+          ++now_lost;
+        }
       }
+      counters_.add<&Stats::lost>(now_lost);
+      lost += now_lost;
     }
     compact_batch();
   }
   if (lost > 0) {
-    counters_.add<&Stats::lost>(lost);
     try {
       std::string error;
       {

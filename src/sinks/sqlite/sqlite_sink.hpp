@@ -1,9 +1,9 @@
 // SqliteSink — writes batches into a table of a SQLite file.
 //
 // WAL mode, `synchronous` from Options::durability (under `full`, FULL only for a transaction that
-// holds a durable row, NORMAL for the rest: see set_synchronous()), a busy wait of up to Options::db_timeout in
-// short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction through two prepared
-// statements, one for groups of 32 rows and one for the rest:
+// holds a durable row, NORMAL for the rest: see set_synchronous()), a busy wait of up to
+// Options::db_timeout in short sleeps (on_busy()), every batch in one BEGIN IMMEDIATE transaction
+// through two prepared statements, one for groups of 32 rows and one for the rest:
 //   INSERT INTO t(event_id, ...) VALUES (?, ...), (?, ...), ... ON CONFLICT(event_id) DO NOTHING
 // Only the event_id conflict is ignored: a CHECK or NOT NULL failure is reported as a refusal of
 // that row (never swallowed, as INSERT OR IGNORE would).
