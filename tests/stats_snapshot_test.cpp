@@ -51,8 +51,7 @@ SnapshotReport take_snapshots(evlog::Logger& logger, const Tally& tally,
             std::to_string(started_after) + "]: rejected " + std::to_string(s.rejected) +
             " dropped " + std::to_string(s.dropped) + " written " + std::to_string(s.written) +
             " queued " + std::to_string(s.queued) + " spilled " + std::to_string(s.spilled) +
-            " dead_lettered " + std::to_string(s.dead_lettered) + " lost " +
-            std::to_string(s.lost);
+            " dead_lettered " + std::to_string(s.dead_lettered) + " lost " + std::to_string(s.lost);
       }
     }
   }
@@ -66,7 +65,7 @@ void produce(evlog::Logger& logger, Tally& tally, const std::atomic<bool>& stop,
     const unsigned pick = rng() % 1000;
     evlog::Event event{"page_view", static_cast<std::int64_t>(i++), "student", "{\"p\":1}"};
     evlog::Delivery delivery = evlog::Delivery::async;
-    if (pick < 5) event.type = "refused_kind";  // dead-lettered by the sink
+    if (pick < 5) event.type = "refused_kind";    // dead-lettered by the sink
     if (pick >= 5 && pick < 10) event.type = "";  // rejected: no type
     if (pick >= 10 && pick < 12) delivery = evlog::Delivery::committed;
     tally.started.fetch_add(1);
@@ -124,9 +123,9 @@ void run_storm(evlog::OnFull on_full) {
   stop_snapshots.store(true);
   snapshots.join();
 
-  EXPECT_EQ(report.unbalanced, 0u) << report.unbalanced << " of " << report.taken
-                                   << " snapshots did not balance; the first: "
-                                   << report.first_unbalanced;
+  EXPECT_EQ(report.unbalanced, 0u)
+      << report.unbalanced << " of " << report.taken
+      << " snapshots did not balance; the first: " << report.first_unbalanced;
   EXPECT_GT(report.taken, 1000u);
   EXPECT_GT(report.saw_spilled, 0u) << "no snapshot saw a spilled event: the storm did not spill";
   EXPECT_GT(report.saw_in_memory, 0u);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "spill/crc32c.hpp"
 #include "spill/spill_format.hpp"
@@ -37,13 +38,13 @@ void add_corrupt(SpillContents& out, std::size_t offset, std::size_t end, std::s
 
 }  // namespace
 
-SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
-  SpillContents out;
+SpillParser::SpillParser(std::string_view bytes, bool known_spill_file, SpillContents& out)
+    : bytes_(bytes), offset_(bytes.size()) {
   const bool magic_ok = bytes.size() >= kHeaderFixed + 4 &&
                         std::memcmp(bytes.data(), kSpillMagic, sizeof kSpillMagic) == 0;
   if (!magic_ok && !known_spill_file) {
     out.corrupt.push_back({0, bytes.size(), "not a spill file (bad magic or too short)"});
-    return out;
+    return;
   }
   std::size_t header_end = 0;
   std::string header_problem;
@@ -59,7 +60,7 @@ SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
     if (checksum_ok && version != kSpillVersion) {
       // An intact header of another version: its records may be of another shape too.
       out.corrupt.push_back({0, bytes.size(), "unsupported version " + std::to_string(version)});
-      return out;
+      return;
     }
     if (checksum_ok) {
       out.header_ok = true;
@@ -75,9 +76,14 @@ SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
     header_end = next_magic(bytes, sizeof kSpillMagic);
     add_corrupt(out, 0, header_end, header_problem);
   }
+  offset_ = header_end;
+}
 
-  std::size_t offset = header_end;
-  while (offset < bytes.size()) {
+void SpillParser::parse(std::size_t max_records, SpillContents& out) {
+  const std::string_view bytes = bytes_;
+  std::size_t& offset = offset_;
+  std::size_t parsed = 0;
+  while (offset < bytes.size() && parsed < max_records) {
     const std::size_t remaining = bytes.size() - offset;
     const char* p = bytes.data() + offset;
     std::string reason;
@@ -100,6 +106,7 @@ SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
           out.records.push_back(std::move(*record));
           out.offsets.push_back(offset);
           offset += kRecordHeaderBytes + length;
+          ++parsed;
           continue;
         } else {
           reason = "inconsistent record payload";
@@ -114,6 +121,12 @@ SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
     }
     offset = next;
   }
+}
+
+SpillContents parse_spill(std::string_view bytes, bool known_spill_file) {
+  SpillContents out;
+  SpillParser parser(bytes, known_spill_file, out);
+  parser.parse(std::numeric_limits<std::size_t>::max(), out);
   return out;
 }
 
@@ -128,9 +141,8 @@ bool read_spill_file(const std::string& path, SpillContents& out, std::string& e
   return ok;
 }
 
-bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error,
-                   bool known_spill_file) {
-  std::string bytes;
+bool read_spill_bytes(int fd, const std::string& path, std::string& bytes, std::string& error) {
+  bytes.clear();
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[1 << 16];
@@ -146,6 +158,13 @@ bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::str
     bytes.append(buffer, static_cast<std::size_t>(n));
     offset += n;
   }
+  return true;
+}
+
+bool read_spill_fd(int fd, const std::string& path, SpillContents& out, std::string& error,
+                   bool known_spill_file) {
+  std::string bytes;
+  if (!read_spill_bytes(fd, path, bytes, error)) return false;
   out = parse_spill(bytes, known_spill_file);
   return true;
 }

@@ -177,6 +177,7 @@ void Writer::run() noexcept {
     }
     if (!go_on) break;
   }
+  abandon_replay();  // a replay cut short by the deadline: its file stays for later
   settle_remaining_at_shutdown();
   publish_progress();
 }
@@ -197,8 +198,8 @@ bool Writer::run_once(Clock::time_point& next_tick) {
   const std::uint64_t urgent = urgent_requests_.load(std::memory_order_acquire);
   // Own spill files wait for replay; while failing, replaying one is also the probe that finds
   // the database back once the backoff has passed.
-  const bool replay_pending =
-      spill_ && spill_->has_own_segments() && (!failing_state_ || now >= next_attempt_);
+  const bool replay_pending = spill_ && (replay_ || spill_->has_own_segments()) &&
+                              (!failing_state_ || now >= next_attempt_);
   const bool due = stop || urgent != urgent_seen_ || replay_pending ||
                    queue_.size_approx() >= config_.wake_stride || now >= next_tick;
   if (!due) {
@@ -228,6 +229,10 @@ bool Writer::run_once(Clock::time_point& next_tick) {
     } else {
       attempt_write();
     }
+    // Live events first, then a chunk of the replay in progress (or of this process's own spill
+    // files): never starved by live traffic, and never more than one chunk per live commit. Not
+    // while the queue is three quarters full: the database is not keeping up with live events.
+    if (batch_.empty() && !failing_state_ && replay_pending && !queue_nearly_full()) replay_step();
   } else if (!failing_state_ || now >= next_attempt_) {
     replay_step();
   }
@@ -237,7 +242,7 @@ bool Writer::run_once(Clock::time_point& next_tick) {
     poll_until_ = Clock::now() + kCallerFollowUp;
   }
   return !(stop && batch_.empty() && queue_.size_approx() == 0 &&
-           (failing_state_ || !spill_ || !spill_->has_own_segments()));
+           (failing_state_ || !spill_ || (!replay_ && !spill_->has_own_segments())));
 }
 
 Writer::Pending& Writer::add_pending(EventRecord&& record, Origin origin) {
@@ -268,6 +273,8 @@ std::size_t Writer::fill_batch() {
 
 SinkStatus Writer::write_batch() {
   SinkStatus status = SinkStatus::success();
+  const std::size_t events = batch_.size();
+  const auto start = Clock::now();
   {
     std::lock_guard sink_lock(sink_mu_);
     if (needs_open_) {
@@ -275,6 +282,16 @@ SinkStatus Writer::write_batch() {
       if (status.ok()) needs_open_ = false;
     }
     if (status.ok()) status = write_range(0, batch_.size());
+  }
+  if (status.ok() && events >= kReplayMinChunk) {
+    // Smoothed (a quarter of each new figure), for replay_chunk_size(). Only from batches of a
+    // replay chunk's size or more: in a tiny batch the commit's fixed cost would pass for a cost
+    // per event. Measured on chunks of the size it sets, the figure settles where a chunk's
+    // commit takes the budget, whatever the fixed cost.
+    const double per_event =
+        std::chrono::duration<double>(Clock::now() - start).count() / static_cast<double>(events);
+    seconds_per_event_ =
+        seconds_per_event_ <= 0.0 ? per_event : 0.75 * seconds_per_event_ + 0.25 * per_event;
   }
   compact_batch();
   return status;

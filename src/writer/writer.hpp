@@ -9,8 +9,13 @@
 // States: healthy, or failing since the first failed attempt. While failing, attempts are spaced
 // by exponential backoff with jitter; the batch is kept, and once the database has failed for
 // `spill_after` (or the queue passes three quarters full, or shutdown has begun) batches go to the
-// spill directory instead, so the queue keeps draining. While healthy and idle, the writer replays
-// spill files, its own first, then those no live process holds, oldest first.
+// spill directory instead, so the queue keeps draining. While healthy, the writer replays spill
+// files, its own first, then those no live process holds, oldest first, a chunk per turn of its
+// loop after the live events: a chunk is about max_delay / 4 of commit time (see
+// replay_chunk_size()), and while a replay is pending the writer does not sleep between turns. So
+// replay takes the database time live events leave (at live rate L and commit capacity C events
+// a second, it drains C - L events a second), and a live event waits for at most one replay
+// chunk's commit beyond its usual wait. Other processes' files are looked for only when idle.
 //
 // When it runs: every `tick` (max_delay / 2) while events wait; at once when a producer sees the
 // queue pass `wake_stride` events, or when someone waits (committed delivery, flush, shutdown).
@@ -44,6 +49,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +61,7 @@
 #include "core/event_record.hpp"
 #include "evlog/sink.hpp"
 #include "queue/bounded_mpsc_queue.hpp"
+#include "spill/spill_reader.hpp"
 #include "spill/spill_store.hpp"
 #include "writer/warning_limiter.hpp"
 
@@ -148,6 +155,13 @@ class Writer {
     std::uint64_t written = 0;
     std::uint64_t dead_lettered = 0;
   };
+  struct ReplayInProgress {
+    SpillStore::Segment segment;        // locked; put back or finished before this ends
+    std::string bytes;                  // the file, read whole at the start (a read is cheap) ...
+    std::optional<SpillParser> parser;  // ... and parsed a chunk at a time (decoding is not)
+    std::uint64_t read_back = 0;        // records parsed so far
+  };
+  static constexpr std::size_t kReplayMinChunk = 64;
 
   // writer.cpp: the loop and the life of a batch.
   void run() noexcept;
@@ -193,8 +207,19 @@ class Writer {
   // writer_spill.cpp: spilling, replay, dead letters, and the end of a shutdown.
   bool should_spill(Clock::time_point now) const;
   bool spill_batch();
+  // One step of a replay: starts one (the next spill file) if none is in progress, then parses
+  // and writes its next chunk in one transaction; the file is counted and deleted after its last.
   void replay_step();
-  void replay_segment(SpillStore::Segment& segment);
+  bool start_replay();
+  void report_corrupt(const std::string& path, const SpillContents& contents);
+  void replay_next_chunk();
+  void finish_replay();
+  // Puts the file of the replay in progress back for later (its records are all still in it).
+  void abandon_replay() noexcept;
+  // Events per replay chunk: about a quarter of max_delay of commit time (kReplayMinChunk until
+  // measured), at least
+  // kReplayMinChunk (or max_batch if smaller), at most max_batch.
+  std::size_t replay_chunk_size() const noexcept;
   void dead_letter(Pending& pending, std::string_view reason);
   void settle_remaining_at_shutdown() noexcept;
 
@@ -224,7 +249,11 @@ class Writer {
   Clock::time_point next_attempt_{};
   Clock::time_point next_spill_attempt_{};
   unsigned attempt_ = 0;
-  ReplayTally tally_;
+  ReplayTally tally_;  // of the replay in progress
+  std::optional<ReplayInProgress> replay_;
+  // What committing one event costs, smoothed over recent batches (0: not measured yet); sizes
+  // the replay chunks so that live events wait for at most about max_delay / 4 of replay.
+  double seconds_per_event_ = 0.0;
   // Until then the writer polls instead of sleeping: it has just woken committed callers.
   Clock::time_point poll_until_{};
   bool finished_tickets_ = false;  // this turn of the loop finished a caller's ticket

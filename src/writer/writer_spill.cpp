@@ -39,92 +39,132 @@ bool Writer::spill_batch() {
   return true;
 }
 
+std::size_t Writer::replay_chunk_size() const noexcept {
+  // A chunk whose commit takes about a quarter of max_delay (two ticks make max_delay), by the
+  // writer's own measure of what an event costs to commit. Until it has one, the smallest chunk:
+  // the measure of each chunk sizes the next, so chunks grow to the budget within a few turns.
+  const std::size_t floor = std::min<std::size_t>(kReplayMinChunk, config_.max_batch);
+  if (seconds_per_event_ <= 0.0) return floor;
+  const double budget = std::chrono::duration<double>(config_.tick).count() / 2.0;
+  const double events = budget / seconds_per_event_;
+  if (events >= static_cast<double>(config_.max_batch)) return config_.max_batch;
+  return std::max(floor, static_cast<std::size_t>(events));
+}
+
 void Writer::replay_step() {
   if (!spill_) return;
-  std::string warning;
-  std::optional<SpillStore::Segment> segment =
-      spill_->next_replayable(std::chrono::seconds(2), warning);
-  if (!warning.empty()) warnings_.warn(warning);
-  if (!segment) return;
   try {
-    replay_segment(*segment);
+    if (!replay_ && !start_replay()) return;
+    replay_next_chunk();
   } catch (...) {
     // The records are still in the file: forget the copies taken so far and try it again later.
     std::erase_if(batch_, [](const Pending& p) { return p.origin != Origin::queue; });
-    try {
-      // Unless the replay had already put it back or finished it (both leave fd = -1).
-      if (segment->fd >= 0) spill_->put_back(*segment);
-    } catch (...) {
-    }
+    abandon_replay();
     throw;
   }
 }
 
-void Writer::replay_segment(SpillStore::Segment& segment_ref) {
-  SpillStore::Segment* const segment = &segment_ref;
-  SpillContents contents;
+void Writer::abandon_replay() noexcept {
+  if (!replay_) return;
+  try {
+    // Unless the replay had already finished it (which leaves fd = -1).
+    if (replay_->segment.fd >= 0) spill_->put_back(replay_->segment);
+  } catch (...) {
+  }
+  replay_.reset();
+}
+
+bool Writer::start_replay() {
+  std::string warning;
+  std::optional<SpillStore::Segment> segment =
+      spill_->next_replayable(std::chrono::seconds(2), warning);
+  if (!warning.empty()) warnings_.warn(warning);
+  if (!segment) return false;
+  replay_.emplace();
+  replay_->segment = std::move(*segment);
+  SpillStore::Segment& seg = replay_->segment;
   std::string error;
   // Through the descriptor the store holds (and has locked): what a path names can change under
   // a live process (a rename, a planted symlink), the file it opened cannot.
-  const bool readable =
-      read_spill_fd(segment->fd, segment->path, contents, error, /*known_spill_file=*/segment->own);
-  counters_.add<&Stats::spill_corrupt>(contents.corrupt.size());
-  for (const CorruptSpan& span : contents.corrupt) {
-    warnings_.warn("spill file '" + segment->path + "': " + span.reason + " at offset " +
-                   std::to_string(span.offset) + " (" + std::to_string(span.length) +
-                   " bytes skipped)");
-  }
-  if (!readable) {
+  if (!read_spill_bytes(seg.fd, seg.path, replay_->bytes, error)) {
     // An I/O error reading the file (EIO, say) says nothing about its records: they stay on disk,
     // counted as spilled, and the file is tried again later rather than given up as lost.
     warnings_.warn(error + "; will try the spill file again");
-    spill_->put_back(*segment);
-    return;
+    abandon_replay();
+    return false;
   }
-  std::vector<EventRecord>& records = contents.records;
-  std::uint64_t unreadable = 0;
-  if (segment->own) {
-    // Only the records this process counted as spilled; anything after them is what a failed
-    // append may have left, and those events were settled another way.
-    if (records.size() > segment->counted) records.resize(segment->counted);
-    unreadable = segment->counted - records.size();
-  }
-
+  SpillContents header;
+  replay_->parser.emplace(replay_->bytes, /*known_spill_file=*/seg.own, header);
+  report_corrupt(seg.path, header);
   tally_ = {};
-  const Origin origin = segment->own ? Origin::own_spill : Origin::foreign_spill;
-  for (std::size_t start = 0; start < records.size(); start += config_.max_batch) {
-    const std::size_t end = std::min(records.size(), start + config_.max_batch);
-    for (std::size_t i = start; i < end; ++i) add_pending(std::move(records[i]), origin);
+  return true;
+}
+
+void Writer::report_corrupt(const std::string& path, const SpillContents& contents) {
+  counters_.add<&Stats::spill_corrupt>(contents.corrupt.size());
+  for (const CorruptSpan& span : contents.corrupt) {
+    warnings_.warn("spill file '" + path + "': " + span.reason + " at offset " +
+                   std::to_string(span.offset) + " (" + std::to_string(span.length) +
+                   " bytes skipped)");
+  }
+}
+
+void Writer::replay_next_chunk() {
+  ReplayInProgress& replay = *replay_;
+  const SpillStore::Segment& seg = replay.segment;
+  // Only the records this process counted as spilled are its own file's; anything after them is
+  // what a failed append may have left, and those events were settled another way.
+  const std::uint64_t limit = seg.own ? seg.counted : std::numeric_limits<std::uint64_t>::max();
+  SpillContents chunk;
+  while (chunk.records.empty() && !replay.parser->at_end() && replay.read_back < limit) {
+    replay.parser->parse(std::min<std::uint64_t>(replay_chunk_size(), limit - replay.read_back),
+                         chunk);
+    replay.read_back += chunk.records.size();
+  }
+  report_corrupt(seg.path, chunk);
+  if (!chunk.records.empty()) {
+    const Origin origin = seg.own ? Origin::own_spill : Origin::foreign_spill;
+    for (EventRecord& record : chunk.records) add_pending(std::move(record), origin);
     const SinkStatus status = write_batch();
     if (!status.ok()) {
-      // The events are still in the file: forget the copies and try the file again later.
+      // The events are still in the file: forget the copies and try the file again later (what
+      // was committed of it is skipped then by its unique event_id).
       note_failure(status.message);
-      batch_.clear();
-      spill_->put_back(*segment);
+      std::erase_if(batch_, [](const Pending& p) { return p.origin != Origin::queue; });
+      abandon_replay();
       return;
     }
+    if (!replay.parser->at_end() && replay.read_back < limit) return;  // more in the next turn
   }
+  finish_replay();
+}
+
+void Writer::finish_replay() {
+  SpillStore::Segment& segment = replay_->segment;
+  const std::uint64_t unreadable = segment.own ? segment.counted - replay_->read_back : 0;
   // Every record is committed: count them once and delete the file. Nothing may throw past the
   // counting (the caller would put the file back, and a second replay would count it again).
-  if (segment->own) {
+  if (segment.own) {
     MoveSection move(counters_);  // out of spilled, into the final tallies
     counters_.add<&Stats::written>(tally_.written);
     counters_.add<&Stats::dead_lettered>(tally_.dead_lettered);
     counters_.add<&Stats::lost>(unreadable);
-    counters_.sub<&Stats::spilled>(segment->counted, std::memory_order_release);
+    counters_.sub<&Stats::spilled>(segment.counted, std::memory_order_release);
   } else {
     counters_.add<&Stats::replayed>(tally_.written);
   }
   try {
-    spill_->finish(*segment);
+    spill_->finish(segment);
+    const std::string path = segment.path;
+    replay_.reset();
     note_success();
     if (unreadable > 0) {
       warnings_.warn_always("lost " + std::to_string(unreadable) +
-                            " spilled events that could not be read back from '" + segment->path +
-                            "'");
+                            " spilled events that could not be read back from '" + path + "'");
     }
   } catch (...) {
     // Out of memory for a warning: the counters above already say what happened.
+    replay_.reset();
   }
 }
 

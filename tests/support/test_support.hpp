@@ -273,6 +273,17 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
     std::lock_guard lock(mutex_);
     delay_ = delay;
   }
+  // Every write() also sleeps this long per row (outside the lock): a database that commits at
+  // most 1 / cost rows a second.
+  void set_row_cost(std::chrono::microseconds cost) {
+    std::lock_guard lock(mutex_);
+    row_cost_ = cost;
+  }
+  // The longest write() so far, its sleeps included.
+  std::chrono::microseconds longest_write() const {
+    std::lock_guard lock(mutex_);
+    return longest_write_;
+  }
 
   // What Options::make_sink takes.
   std::function<std::unique_ptr<evlog::Sink>()> factory();
@@ -336,14 +347,17 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
   }
 
   evlog::SinkStatus write(std::span<const evlog::Row> rows) {
-    std::chrono::milliseconds delay;
+    const auto start = std::chrono::steady_clock::now();
+    std::chrono::microseconds delay;
     {
       std::lock_guard lock(mutex_);
-      delay = delay_;
+      delay = delay_ + row_cost_ * static_cast<std::int64_t>(rows.size());
     }
-    if (delay > 0ms) std::this_thread::sleep_for(delay);
+    if (delay > 0us) std::this_thread::sleep_for(delay);
 
     std::lock_guard lock(mutex_);
+    longest_write_ = std::max(longest_write_, std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - start));
     ++write_calls_;
     if (transient_failures_ > 0) {
       --transient_failures_;
@@ -378,6 +392,8 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
   int transient_failures_ = 0;
   std::string refused_type_;
   std::chrono::milliseconds delay_{0};
+  std::chrono::microseconds row_cost_{0};
+  std::chrono::microseconds longest_write_{0};
   std::vector<std::vector<StoredRow>> batches_;
   std::set<std::string> ids_;
   int write_calls_ = 0;
