@@ -90,11 +90,12 @@ TEST(ReplayUnderLoad, BacklogDrainsWhileLiveEventsKeepTheirDelay) {
       << "a backlog of " << backlog << " events was not gone within "
       << std::chrono::duration<double>(bound + 1s).count() << " s";
   const double drained_s = std::chrono::duration<double>(*drained_after).count();
-  std::printf("backlog %llu events, drained in %.2f s (derived %.2f s, bound %.2f s); oldest live "
-              "age %.1f ms, longest commit %.1f ms\n",
-              static_cast<unsigned long long>(backlog), drained_s, derived_s, bound.count(),
-              static_cast<double>(oldest_live_age.count()) / 1000.0,
-              static_cast<double>(control->longest_write().count()) / 1000.0);
+  std::printf(
+      "backlog %llu events, drained in %.2f s (derived %.2f s, bound %.2f s); oldest live "
+      "age %.1f ms, longest commit %.1f ms\n",
+      static_cast<unsigned long long>(backlog), drained_s, derived_s, bound.count(),
+      static_cast<double>(oldest_live_age.count()) / 1000.0,
+      static_cast<double>(control->longest_write().count()) / 1000.0);
   EXPECT_LE(drained_s, bound.count()) << "the backlog drained too slowly";
   // Live events: within max_delay plus one commit (the longest this sink made).
   EXPECT_LE(oldest_live_age, kMaxDelay + control->longest_write())

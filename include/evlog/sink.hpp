@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -101,6 +102,22 @@ class Sink {
   virtual void give_up_at(std::chrono::steady_clock::time_point deadline) noexcept {
     (void)deadline;
   }
+
+  // Work the writer can do while the database works on a batch: it takes the next batch from the
+  // queue and formats it. Set by the logger before the first write(). A sink that sends a batch
+  // and then waits for the database's answer (a network round trip, the server's commit) calls
+  // while_waiting() once per write(), after everything is sent and before it waits; it runs on
+  // the writer thread, never throws and never calls the sink. A sink that does not call it only
+  // loses that overlap.
+  void set_while_waiting(std::function<void()> work) noexcept { while_waiting_ = std::move(work); }
+
+ protected:
+  void while_waiting() const noexcept {
+    if (while_waiting_) while_waiting_();
+  }
+
+ private:
+  std::function<void()> while_waiting_;
 };
 
 }  // namespace evlog

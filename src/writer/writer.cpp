@@ -60,7 +60,9 @@ Writer::Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget
       spill_(std::move(spill)),
       jitter_state_(random_u64()) {
   batch_.reserve(config_.max_batch);
+  next_.reserve(config_.max_batch);
   rows_.reserve(config_.max_batch);
+  if (sink_) sink_->set_while_waiting([this] { prefetch(); });
   row_index_.reserve(config_.max_batch);
 }
 
@@ -140,7 +142,7 @@ void Writer::notify_waiters() noexcept {
 }
 
 void Writer::publish_progress() noexcept {
-  if (batch_.empty()) {
+  if (batch_.empty() && next_.empty()) {
     // Every position below head was popped by this thread (and is settled, the batch being
     // empty) or evicted by a producer (counted as dropped).
     settled_.store(queue_.head_position(), std::memory_order_release);
@@ -241,21 +243,52 @@ bool Writer::run_once(Clock::time_point& next_tick) {
     finished_tickets_ = false;
     poll_until_ = Clock::now() + kCallerFollowUp;
   }
-  return !(stop && batch_.empty() && queue_.size_approx() == 0 &&
+  return !(stop && batch_.empty() && next_.empty() && queue_.size_approx() == 0 &&
            (failing_state_ || !spill_ || (!replay_ && !spill_->has_own_segments())));
+}
+
+void Writer::format_pending(Pending& pending) noexcept {
+  format_event_id(pending.record.unix_ns, pending.record.random, pending.text);
+  format_created_at(pending.record.unix_ns, pending.text + kEventIdChars);
 }
 
 Writer::Pending& Writer::add_pending(EventRecord&& record, Origin origin) {
   Pending& pending = batch_.emplace_back();
   pending.record.take_from(record);
   pending.origin = origin;
-  format_event_id(pending.record.unix_ns, pending.record.random, pending.text);
-  format_created_at(pending.record.unix_ns, pending.text + kEventIdChars);
+  format_pending(pending);
   return pending;
+}
+
+void Writer::prefetch() noexcept {
+  // next_ was reserved for max_batch and is empty here (fill_batch() moved it into the batch), so
+  // emplace_back() never allocates: nothing below can throw, and every popped event is kept.
+  if (!next_.empty()) return;
+  {
+    // From the queue into in_flight, as in fill_batch().
+    MoveSection move(counters_);
+    while (next_.size() < config_.max_batch &&
+           queue_.try_pop([&](EventRecord& record, std::uint64_t) {
+             Pending& pending = next_.emplace_back();
+             pending.record.take_from(record);
+             pending.origin = Origin::queue;
+             add_in_flight(1);
+           })) {
+    }
+  }
+  // Formatting (the id's and the timestamp's text) outside the move: it changes no count.
+  for (Pending& pending : next_) format_pending(pending);
 }
 
 std::size_t Writer::fill_batch() {
   std::size_t taken = 0;
+  if (!next_.empty() && batch_.size() + next_.size() <= config_.max_batch) {
+    // Prefetched while the database worked on the previous batch: popped, counted in in_flight
+    // and formatted already. Moving them changes no count.
+    for (Pending& pending : next_) batch_.push_back(std::move(pending));
+    taken += next_.size();
+    next_.clear();
+  }
   {
     // From the queue into in_flight: one move (the queue's head and in_flight change together).
     MoveSection move(counters_);
@@ -267,7 +300,9 @@ std::size_t Writer::fill_batch() {
       ++taken;
     }
   }
-  if (taken > 0) oldest_unix_ns_.store(batch_.front().record.unix_ns, std::memory_order_relaxed);
+  if (!batch_.empty()) {
+    oldest_unix_ns_.store(batch_.front().record.unix_ns, std::memory_order_relaxed);
+  }
   return taken;
 }
 
@@ -406,8 +441,10 @@ void Writer::settle(Pending& pending, CommitTicket::State state, std::string_vie
 
 void Writer::compact_batch() {
   std::erase_if(batch_, [](const Pending& p) { return p.settled; });
-  oldest_unix_ns_.store(batch_.empty() ? 0 : batch_.front().record.unix_ns,
-                        std::memory_order_relaxed);
+  const std::int64_t oldest = !batch_.empty()  ? batch_.front().record.unix_ns
+                              : !next_.empty() ? next_.front().record.unix_ns
+                                               : 0;
+  oldest_unix_ns_.store(oldest, std::memory_order_relaxed);
 }
 
 void Writer::report_drops() noexcept {

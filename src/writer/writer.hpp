@@ -34,7 +34,8 @@
 //      move between those terms (queue to in_flight, in_flight or spilled to a final tally) runs
 //      in one MoveSection (core/counters.hpp), so that stats() sees it whole or not at all.
 //   2. settled_ only grows; every queue position below it is settled (popped and settled by the
-//      writer, or evicted and counted as dropped by a producer).
+//      writer, or evicted and counted as dropped by a producer). Events in next_ (prefetched while
+//      the database worked on batch_) are popped and not settled: progress waits for them too.
 //   3. A committed-delivery ticket is finished only after the event's fate is final (a spilled
 //      event's ticket stays pending: its caller times out); finishing it wakes its caller. Flush
 //      waiters are notified after every batch.
@@ -172,8 +173,14 @@ class Writer {
   void sleep_until(Clock::time_point until) noexcept;
   void wake() noexcept;
   bool stopping() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
+  // Moves the prefetched events (next_) into the batch, then takes more from the queue.
   std::size_t fill_batch();
+  // The sink's while_waiting() work: takes the next batch from the queue into next_ (formatted)
+  // while the database works on the current one. Never touches batch_, whose text the sink's
+  // rows point into.
+  void prefetch() noexcept;
   Pending& add_pending(EventRecord&& record, Origin origin);
+  static void format_pending(Pending& pending) noexcept;
   // Opens the sink if needed and writes the batch's unsettled events (one transaction, or more
   // when the database refuses some), under sink_mu_; then drops the settled ones from the batch.
   SinkStatus write_batch();
@@ -238,6 +245,7 @@ class Writer {
 
   // Writer-thread state.
   std::vector<Pending> batch_;
+  std::vector<Pending> next_;  // prefetched: taken from the queue (in in_flight), not yet batched
   std::vector<Row> rows_;
   std::vector<std::size_t> row_index_;
   std::uint64_t urgent_seen_ = 0;

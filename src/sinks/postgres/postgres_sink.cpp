@@ -296,6 +296,9 @@ SinkStatus PostgresSink::copy_in(const char* what, std::string_view data) {
     if (end < 0 || !flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
   }
   if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
+  // The server parses, inserts, checks the unique index and commits now: the writer takes and
+  // formats its next batch meanwhile instead of leaving the server idle afterwards.
+  while_waiting();
   return collect(what, deadline);
 }
 
