@@ -218,6 +218,67 @@ TEST(PostgresSink, AUniqueIndexDroppedWhileRunningStopsWritesUntilItIsBack) {
   EXPECT_TRUE(accounted(logger.stats(), kEvents + 1));
 }
 
+// The built-in PostgreSQL sink, with its connection killed right after a batch is sent and
+// before its answer, while the writer takes and formats its next batch (Sink::while_waiting).
+class KilledWhileWaiting : public evlog::Sink {
+ public:
+  KilledWhileWaiting(const std::string& table, std::atomic<int>& kills)
+      : table_(table),
+        kills_(kills),
+        inner_(pg_uri(table), table, std::chrono::milliseconds(2000)) {}
+  evlog::SinkStatus open() override { return inner_.open(); }
+  evlog::SinkStatus write(std::span<const evlog::Row> rows) override {
+    inner_.set_while_waiting([this] {
+      // Every third batch, up to five times: the batch is on the wire, its outcome unknown.
+      if (++writes_ % 3 == 0 && kills_.load() < 5) kills_ += terminate_backends(table_);
+      while_waiting();  // the writer's own work: the next batch, taken and formatted meanwhile
+    });
+    return inner_.write(rows);
+  }
+  std::string describe() const override { return inner_.describe(); }
+  void give_up_at(std::chrono::steady_clock::time_point deadline) noexcept override {
+    inner_.give_up_at(deadline);
+  }
+
+ private:
+  std::string table_;
+  std::atomic<int>& kills_;
+  evlog::detail::PostgresSink inner_;
+  int writes_ = 0;
+};
+
+// Killed while one batch is sent and the next is built: the sent batch is re-sent on a new
+// connection (COPY, or the statement that skips rows already there), the prefetched one follows,
+// and every event lands exactly once.
+TEST(PostgresSink, ConnectionKilledWhileTheNextBatchIsBuiltLosesAndRepeatsNothing) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("killed_while_waiting");
+  std::atomic<int> kills{0};
+  evlog::Options options = pg_options(table);
+  options.max_batch = 512;
+  options.on_full = evlog::OnFull::block;
+  options.block_timeout = 10s;
+  options.retry_max = 50ms;
+  options.on_warning = [](std::string_view) {};
+  options.make_sink = [&] { return std::make_unique<KilledWhileWaiting>(table, kills); };
+  evlog::Logger logger(options);
+  const int events = static_cast<int>(scale(20000));
+  for (int i = 0; i < events; ++i) {
+    ASSERT_TRUE(
+        logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}}).ok());
+  }
+  ASSERT_TRUE(logger.flush(60s)) << describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_GE(kills.load(), 3) << "the connection was not killed mid-batch";
+  EXPECT_GE(s.retries, 3u);
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), events);
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), events);
+  EXPECT_EQ(db.scalar("SELECT count(DISTINCT user_id) FROM " + table), events);
+  EXPECT_EQ(s.written, static_cast<std::uint64_t>(events));
+  EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(events)));
+}
+
 // A batch is written with COPY; one re-sent after its outcome was unknown holds rows already in
 // the table, so COPY refuses it as a whole (SQLSTATE 23505, nothing committed) and the sink sends
 // it again through the statement that skips them: the new rows land, none twice.
