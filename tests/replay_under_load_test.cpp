@@ -1,8 +1,9 @@
 // A spill backlog drains while live traffic continues. An outage leaves a backlog of spilled
 // events; then the database returns while a producer keeps logging at about 40 % of what the
-// writer can commit. The writer gives replay the database time live events leave, so the backlog
-// drains at about C - L events a second (C: the sink's capacity, L: the live rate), while live
-// events wait for at most one commit beyond max_delay.
+// writer can commit (less in the sanitizer builds, see kLiveRate). The writer gives replay the
+// database time live events leave, so the backlog drains at about C - L events a second (C: the
+// sink's capacity, L: the live rate), while live events wait for at most one commit beyond
+// max_delay.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,7 +22,9 @@ using evlog_test::TempDir;
 
 constexpr auto kRowCost = 20us;       // the sink commits at most C = 50,000 rows a second
 constexpr double kCapacity = 50'000;  // C
-constexpr double kLiveRate = 20'000;  // L, events a second: 40 % of C
+// L, events a second: 40 % of C, scaled down with EVLOG_TEST_SCALE (the sanitizer builds, whose
+// writer is several times slower than the sink).
+const double kLiveRate = 20'000 * evlog_test::scale_factor();
 constexpr auto kMaxDelay = 100ms;
 
 // Logs at kLiveRate, one event every 50 µs (a steady stream, not bursts: the writer never finds
@@ -63,7 +66,7 @@ TEST(ReplayUnderLoad, BacklogDrainsWhileLiveEventsKeepTheirDelay) {
   const std::uint64_t backlog = logger.stats().spilled;
   control->fail_transient(0);
   const auto back = Clock::now();
-  ASSERT_GT(backlog, 10'000u) << "the outage left too small a backlog to measure";
+  ASSERT_GT(backlog, evlog_test::scale(10'000)) << "the outage left too small a backlog to measure";
 
   // The bound: replay takes what live events leave, C - L events a second, so the backlog needs
   // backlog / (C - L) seconds; three times that plus a second, for a shared, noisy machine.
