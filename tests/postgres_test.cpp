@@ -279,6 +279,42 @@ TEST(PostgresSink, ConnectionKilledWhileTheNextBatchIsBuiltLosesAndRepeatsNothin
   EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(events)));
 }
 
+// Under steady load the writer takes its next batch while each one commits, so there is rarely a
+// moment when it holds nothing; a flush must still return once the events logged before it are
+// written, not wait for such a moment.
+TEST(PostgresSink, FlushReturnsWhileTheWriterKeepsPrefetching) {
+  EVLOG_REQUIRE_PG();
+  const std::string table = unique_table("flush_under_load");
+  evlog::Options options = pg_options(table);
+  options.max_batch = 256;
+  options.queue_capacity = 8192;  // each flush waits for at most this many events
+  options.on_full = evlog::OnFull::block;
+  options.block_timeout = 10s;
+  options.on_warning = [](std::string_view) {};
+  evlog::Logger logger(options);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> calls{0};
+  std::thread producer([&] {
+    for (std::int64_t i = 0; !stop.load(); ++i) {
+      (void)logger.log({.type = "page_view", .user_id = i, .user_type = {}, .metadata = {}});
+      calls.fetch_add(1);  // back to back: the queue is never empty when the writer looks
+    }
+  });
+  int flushed = 0;
+  for (int round = 0; round < 5; ++round) {
+    std::this_thread::sleep_for(100ms);  // the load under way, batches committing back to back
+    if (logger.flush(10s)) ++flushed;
+  }
+  stop.store(true);
+  producer.join();
+  EXPECT_EQ(flushed, 5) << "flush waited for a moment without a prefetched batch";
+  ASSERT_TRUE(logger.flush(30s));
+  const evlog::Stats s = logger.stats();
+  PgConnection db(pg_env("EVLOG_TEST_PG"));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), static_cast<long long>(calls.load()));
+  EXPECT_TRUE(accounted(s, calls.load()));
+}
+
 // A batch is written with COPY; one re-sent after its outcome was unknown holds rows already in
 // the table, so COPY refuses it as a whole (SQLSTATE 23505, nothing committed) and the sink sends
 // it again through the statement that skips them: the new rows land, none twice.

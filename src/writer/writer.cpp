@@ -142,11 +142,15 @@ void Writer::notify_waiters() noexcept {
 }
 
 void Writer::publish_progress() noexcept {
-  if (batch_.empty() && next_.empty()) {
+  if (batch_.empty()) {
     // Every position below head was popped by this thread (and is settled, the batch being
-    // empty) or evicted by a producer (counted as dropped).
-    settled_.store(queue_.head_position(), std::memory_order_release);
-    oldest_unix_ns_.store(0, std::memory_order_relaxed);
+    // empty) or evicted by a producer (counted as dropped), except the prefetched events: those
+    // are popped and not settled, so progress stops at the first of them. (Under steady load the
+    // writer prefetches during every write: progress must not wait for a moment without any.)
+    const bool prefetched = !next_.empty();
+    settled_.store(prefetched ? next_.front().position : queue_.head_position(),
+                   std::memory_order_release);
+    oldest_unix_ns_.store(prefetched ? next_.front().record.unix_ns : 0, std::memory_order_relaxed);
   }
   if (spill_) counters_.store<&Stats::spill_bytes>(spill_->own_bytes());
   notify_waiters();
@@ -268,10 +272,11 @@ void Writer::prefetch() noexcept {
     // From the queue into in_flight, as in fill_batch().
     MoveSection move(counters_);
     while (next_.size() < config_.max_batch &&
-           queue_.try_pop([&](EventRecord& record, std::uint64_t) {
+           queue_.try_pop([&](EventRecord& record, std::uint64_t position) {
              Pending& pending = next_.emplace_back();
              pending.record.take_from(record);
              pending.origin = Origin::queue;
+             pending.position = position;
              add_in_flight(1);
            })) {
     }

@@ -151,6 +151,7 @@ class Writer {
     char text[kEventIdChars + kCreatedAtChars];  // formatted id, then created_at
     Origin origin = Origin::queue;
     bool settled = false;
+    std::uint64_t position = 0;  // the queue position of a prefetched event (next_)
   };
   struct ReplayTally {
     std::uint64_t written = 0;
