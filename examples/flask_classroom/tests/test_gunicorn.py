@@ -26,9 +26,11 @@ SECONDS = float(os.environ.get("CLASSROOM_E2E_SECONDS", "5"))
 EVLOG = {"CLASSROOM_EVLOG_OPTIONS": '{"durability": "full", "max_delay": 10}'}
 
 
-def drive(server: Gunicorn, seconds: float, during=None):
+def drive(server: Gunicorn, seconds: float, during=None, login_attempts: int = 1,
+          login_timeout: float = 30):
     """CLIENTS threads, one student each, for `seconds`; `during()` runs midway."""
-    clients = [Client(server.port, f"student{i + 1}", seed=i) for i in range(CLIENTS)]
+    clients = [Client(server.port, f"student{i + 1}", seed=i, login_attempts=login_attempts,
+                      login_timeout=login_timeout) for i in range(CLIENTS)]
     stop = time.monotonic() + seconds
 
     def run(client):
@@ -77,14 +79,16 @@ def test_every_answered_event_has_exactly_one_row(database, preload):
 @pytest.mark.parametrize("preload", [False, True], ids=["per-worker", "preload"])
 def test_the_baselines_run_the_same_load_and_print_what_they_lost(database, mode, preload):
     server = Gunicorn(database, mode, preload)
-    expected, answered, failed = drive(server, SECONDS)
+    # A worker the baseline hung (see Client) answers nothing: logins try again elsewhere.
+    expected, answered, failed = drive(server, SECONDS, login_attempts=5, login_timeout=2)
     code = server.stop()
     assert code == 0, server.text()
     got = stored(database)
     lost = sum((expected - got).values())
     total = sum(expected.values())
     print(f"{mode}, {'--preload' if preload else 'app per worker'}: {answered} requests "
-          f"answered, {total} events, {lost} lost ({100 * lost / max(total, 1):.1f} %)")
+          f"answered, {failed} failed, {total} events, {lost} lost "
+          f"({100 * lost / max(total, 1):.1f} %)")
 
 
 def test_a_worker_killed_mid_load_loses_no_answered_critical_event(database):
