@@ -344,6 +344,101 @@ TEST(Writer, SpillFilesRotateAndAreReplayedOldestFirst) {
   }
 }
 
+// The user ids in the spill files of `dir`.
+std::multiset<std::int64_t> spilled_user_ids(const std::string& dir) {
+  std::multiset<std::int64_t> ids;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("spill-") || !name.ends_with(".evs")) continue;
+    for (const evlog::SpillRecord& r : evlog::inspect_spill_file(entry.path().string()).records) {
+      ids.insert(r.user_id.value_or(-1));
+    }
+  }
+  return ids;
+}
+
+// Each event in exactly one place: the sink's table or a spill file.
+void expect_each_event_in_one_place(const MemorySinkControl& sink, const std::string& spill_dir,
+                                    int events) {
+  const std::multiset<std::int64_t> spilled = spilled_user_ids(spill_dir);
+  std::multiset<std::int64_t> stored;
+  for (const StoredRow& row : sink.rows()) stored.insert(row.user_id.value_or(-1));
+  for (int i = 0; i < events; ++i) {
+    EXPECT_EQ(stored.count(i) + spilled.count(i), 1u)
+        << "event " << i << ": " << stored.count(i) << " in the table, " << spilled.count(i)
+        << " in spill files";
+  }
+}
+
+// A replay that the database interrupts after some of its chunks are committed takes those chunks
+// out of the file before it puts the file back, and counts them then: no event is both in the
+// table and on disk, for this process's own file and for one another process left.
+TEST(Writer, AReplayCutShortTakesItsCommittedChunksOutOfTheFile) {
+  TempDir dir;
+  auto sink = MemorySinkControl::create();
+  evlog::Options options = memory_options(sink, dir.file("unused.db"));
+  options.spill_dir = dir.file("spill");
+  options.spill_after = 0ms;
+  options.retry_initial = 1ms;
+  options.retry_max = 5ms;
+  options.on_warning = [](std::string_view) {};
+  constexpr int kEvents = 1000;  // one file; replay chunks start at 64 events
+  const auto stats_show = [&](const evlog::Logger& logger, std::uint64_t written,
+                              std::uint64_t spilled) {
+    return wait_until(
+        [&] {
+          const evlog::Stats s = logger.stats();
+          return s.written == written && s.spilled == spilled;
+        },
+        kLongWait);
+  };
+  {
+    evlog::Logger logger(options);
+    sink->fail_transient(1 << 30);
+    for (int i = 0; i < kEvents / 2; ++i) ASSERT_TRUE(logger.log({"cut", i, "", ""}).ok());
+    ASSERT_TRUE(stats_show(logger, 0, kEvents / 2)) << evlog_test::describe(logger.stats());
+
+    // One chunk commits, the next fails: the committed chunk leaves the file and is counted.
+    sink->fail_transient_after(1, 1 << 30);
+    ASSERT_TRUE(wait_until([&] { return sink->row_count() > 0; }, kLongWait));
+    const std::uint64_t first = sink->row_count();
+    EXPECT_LT(first, static_cast<std::uint64_t>(kEvents / 2));
+    ASSERT_TRUE(stats_show(logger, first, kEvents / 2 - first))
+        << "first chunk " << first << ": " << evlog_test::describe(logger.stats());
+    expect_each_event_in_one_place(*sink, options.spill_dir, kEvents / 2);
+    EXPECT_TRUE(accounted(logger.stats(), kEvents / 2));
+
+    for (int i = kEvents / 2; i < kEvents; ++i) ASSERT_TRUE(logger.log({"cut", i, "", ""}).ok());
+    ASSERT_TRUE(stats_show(logger, first, kEvents - first)) << evlog_test::describe(logger.stats());
+    EXPECT_TRUE(logger.shutdown(100ms));
+    EXPECT_TRUE(accounted(logger.stats(), kEvents));
+  }
+  expect_each_event_in_one_place(*sink, options.spill_dir, kEvents);
+
+  // The files are another process's now: a new logger replays one chunk, then fails again.
+  const std::uint64_t before = sink->row_count();
+  {
+    evlog::Logger logger(options);
+    sink->fail_transient_after(1, 1 << 30);
+    ASSERT_TRUE(wait_until([&] { return sink->row_count() > before; }, kLongWait));
+    const std::uint64_t chunk = sink->row_count() - before;
+    ASSERT_TRUE(wait_until([&] { return logger.stats().replayed == chunk; }, kLongWait))
+        << "chunk " << chunk << ": " << evlog_test::describe(logger.stats());
+    expect_each_event_in_one_place(*sink, options.spill_dir, kEvents);
+
+    // Room again: the rest, each event once and in the order logged.
+    sink->fail_transient(0);
+    ASSERT_TRUE(wait_until([&] { return logger.stats().replayed == kEvents - before; }, kLongWait))
+        << evlog_test::describe(logger.stats());
+  }
+  EXPECT_TRUE(spilled_user_ids(options.spill_dir).empty());
+  const std::vector<StoredRow> rows = sink->rows();
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kEvents));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].user_id, static_cast<std::int64_t>(i)) << "replayed out of order at " << i;
+  }
+}
+
 // The dead-letter file stops growing at max_dead_letter_bytes; past it each dead letter is still
 // counted and reported through the warning callback, with the reason it was not kept.
 TEST(Writer, DeadLettersStopAtTheirCap) {

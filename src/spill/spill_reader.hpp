@@ -38,6 +38,8 @@ class SpillParser {
   SpillParser(std::string_view bytes, bool known_spill_file, SpillContents& out);
   void parse(std::size_t max_records, SpillContents& out);
   bool at_end() const noexcept { return offset_ >= bytes_.size(); }
+  // Where the next parse() starts: every record before it has been handed out.
+  std::size_t offset() const noexcept { return offset_; }
 
  private:
   std::string_view bytes_;

@@ -117,6 +117,26 @@ void SpillStore::sync_dir() noexcept {
   if (dir_fd_ >= 0) ::fsync(dir_fd_);
 }
 
+// Creates "<dir>/.tmp-<name>" (0600, exclusive, never through a symlink), locks it, writes
+// `header` and `body` and fsyncs it. The locked descriptor, or -1 with `error` (nothing left).
+int SpillStore::create_locked(const std::string& temp_path, const std::string& header,
+                              std::string_view body, std::string& error) {
+  const int fd =
+      ::open(temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = errno_text("cannot create spill file '" + temp_path + "'");
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !write_all(fd, header.data(), header.size()) ||
+      !write_all(fd, body.data(), body.size()) || ::fsync(fd) != 0) {
+    error = errno_text("cannot write spill file '" + temp_path + "'");
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    return -1;
+  }
+  return fd;
+}
+
 bool SpillStore::start_segment(std::string& error) {
   char name[96];
   std::snprintf(name, sizeof name, "%s%020lld-%d-%llu%s", kPrefix,
@@ -124,15 +144,10 @@ bool SpillStore::start_segment(std::string& error) {
                 static_cast<unsigned long long>(sequence_++), kSuffix);
   const std::string final_path = config_.dir + "/" + name;
   const std::string temp_path = config_.dir + "/.tmp-" + name;
-  const int fd =
-      ::open(temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = errno_text("cannot create spill file '" + temp_path + "'");
-    return false;
-  }
   const std::string header = encode_header(config_.target);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !write_all(fd, header.data(), header.size()) ||
-      ::fsync(fd) != 0 || ::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+  const int fd = create_locked(temp_path, header, {}, error);
+  if (fd < 0) return false;
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
     error = errno_text("cannot prepare spill file '" + temp_path + "'");
     ::close(fd);
     ::unlink(temp_path.c_str());
@@ -237,6 +252,42 @@ void SpillStore::put_back(Segment& segment) {
     next_scan_ = {};
   }
   segment.fd = -1;
+}
+
+bool SpillStore::drop_prefix(Segment& segment, std::string_view rest, std::uint64_t records,
+                             std::string& error) {
+  // Written beside the old file and renamed over it: a crash before the rename leaves the old
+  // file whole (its committed records are skipped by event_id when it is replayed), a crash after
+  // it leaves the new one; never neither. The name is the old one's, behind the same ".tmp-"
+  // prefix that no reader lists.
+  const std::size_t slash = segment.path.rfind('/');
+  const std::string temp_path =
+      segment.path.substr(0, slash + 1) + ".tmp-" + segment.path.substr(slash + 1);
+  // One left by a process that died in here: this process holds the file's lock, so no live one
+  // is writing it.
+  ::unlink(temp_path.c_str());
+  const std::string header = encode_header(config_.target);
+  const int fd = create_locked(temp_path, header, rest, error);
+  if (fd < 0) return false;
+  if (::rename(temp_path.c_str(), segment.path.c_str()) != 0) {
+    error = errno_text("cannot replace spill file '" + segment.path + "'");
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    return false;
+  }
+  sync_dir();
+  // The old file is unlinked now: another process that locks it once this lock is dropped sees
+  // st_nlink == 0 and leaves it (lock_for_replay).
+  ::close(segment.fd);
+  segment.fd = fd;
+  const std::uint64_t new_bytes = header.size() + rest.size();
+  if (segment.own) {
+    own_bytes_ -= std::min(own_bytes_, segment.bytes);
+    own_bytes_ += new_bytes;
+    segment.counted -= std::min(segment.counted, records);
+  }
+  segment.bytes = new_bytes;
+  return true;
 }
 
 bool SpillStore::dead_letter(const std::string& line, std::string& error) {

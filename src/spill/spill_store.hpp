@@ -10,6 +10,8 @@
 //   3. sealed at the size limit or when replay wants it; still locked while this process lives.
 //   4. replayed, then unlinked and the directory fsynced, only after every record is committed.
 //      A crash between commit and unlink replays it again; event_id makes that harmless.
+//      A replay cut short puts it back without its committed records: the rest is written to
+//      ".tmp-<name>", fsynced and renamed over "<name>" (drop_prefix), locked before the rename.
 // A segment whose lock can be taken belongs to no live process: another logger may replay it.
 //
 // Threads: the writer thread only (construction on the logger's thread, before the writer starts).
@@ -21,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event_record.hpp"
@@ -70,6 +73,14 @@ class SpillStore {
   void finish(Segment& segment);
   // Replay stopped half-way (the database failed again): keep the file for later.
   void put_back(Segment& segment);
+  // Replay committed the first `records` records of `segment`, which end where `rest` (the
+  // file's remaining bytes) begins: replace the file, crash-consistently, by one that holds only
+  // `rest` under a fresh header, so that those records are no longer on disk. The new file takes
+  // the old one's name (and so its place in the replay order) and its lock. False with `error`
+  // when it cannot be written (a full disk, say): the old file is then left as it was, and the
+  // committed records in it are skipped on the next replay by their event_id.
+  bool drop_prefix(Segment& segment, std::string_view rest, std::uint64_t records,
+                   std::string& error);
 
   // Spill files in `dir` for `target` that no live process holds now (what a replay would take).
   static std::size_t count_replayable(const std::string& dir, const std::string& target);
@@ -83,6 +94,8 @@ class SpillStore {
 
  private:
   explicit SpillStore(const SpillConfig& config, int dir_fd);
+  int create_locked(const std::string& temp_path, const std::string& header, std::string_view body,
+                    std::string& error);
   bool start_segment(std::string& error);
   void seal_current();
   void sync_dir() noexcept;

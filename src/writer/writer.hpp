@@ -162,6 +162,11 @@ class Writer {
     std::string bytes;                  // the file, read whole at the start (a read is cheap) ...
     std::optional<SpillParser> parser;  // ... and parsed a chunk at a time (decoding is not)
     std::uint64_t read_back = 0;        // records parsed so far
+    // The records of the chunks committed so far, their tally, and where the rest of the file
+    // begins (a chunk that fails may have settled some of its events: they are not in these).
+    std::uint64_t committed = 0;
+    ReplayTally committed_tally;
+    std::size_t committed_offset = 0;
   };
   static constexpr std::size_t kReplayMinChunk = 64;
 
@@ -222,11 +227,13 @@ class Writer {
   void report_corrupt(const std::string& path, const SpillContents& contents);
   void replay_next_chunk();
   void finish_replay();
-  // Puts the file of the replay in progress back for later (its records are all still in it).
+  // Puts the file of the replay in progress back for later, without its committed chunks.
   void abandon_replay() noexcept;
+  // Before a half-done replay's file is put back: take its committed chunks out of it and count
+  // them (SpillStore::drop_prefix), so that no event is both in the table and on disk.
+  void drop_committed_prefix();
   // Events per replay chunk: about a quarter of max_delay of commit time (kReplayMinChunk until
-  // measured), at least
-  // kReplayMinChunk (or max_batch if smaller), at most max_batch.
+  // measured), at least kReplayMinChunk (or max_batch if smaller), at most max_batch.
   std::size_t replay_chunk_size() const noexcept;
   void dead_letter(Pending& pending, std::string_view reason);
   void settle_remaining_at_shutdown() noexcept;

@@ -68,10 +68,38 @@ void Writer::abandon_replay() noexcept {
   if (!replay_) return;
   try {
     // Unless the replay had already finished it (which leaves fd = -1).
-    if (replay_->segment.fd >= 0) spill_->put_back(replay_->segment);
+    if (replay_->segment.fd >= 0) {
+      drop_committed_prefix();
+      spill_->put_back(replay_->segment);
+    }
   } catch (...) {
   }
   replay_.reset();
+}
+
+void Writer::drop_committed_prefix() {
+  ReplayInProgress& replay = *replay_;
+  if (replay.committed == 0) return;
+  SpillStore::Segment& segment = replay.segment;
+  std::string error;
+  const std::string_view rest = std::string_view(replay.bytes).substr(replay.committed_offset);
+  if (!spill_->drop_prefix(segment, rest, replay.committed, error)) {
+    // The file stays whole: its committed events are skipped on the next replay by event_id,
+    // and counted then.
+    warnings_.warn(error + "; the spill file is kept whole and its first " +
+                   std::to_string(replay.committed) + " events will be skipped when replayed");
+    return;
+  }
+  // Those events are in the table and no longer on disk: count them now, once (the file's next
+  // replay starts after them, with a fresh tally).
+  if (segment.own) {
+    MoveSection move(counters_);  // out of spilled, into the final tallies
+    counters_.add<&Stats::written>(replay.committed_tally.written);
+    counters_.add<&Stats::dead_lettered>(replay.committed_tally.dead_lettered);
+    counters_.sub<&Stats::spilled>(replay.committed, std::memory_order_release);
+  } else {
+    counters_.add<&Stats::replayed>(replay.committed_tally.written);
+  }
 }
 
 bool Writer::start_replay() {
@@ -95,6 +123,7 @@ bool Writer::start_replay() {
   }
   SpillContents header;
   replay_->parser.emplace(replay_->bytes, /*known_spill_file=*/seg.own, header);
+  replay_->committed_offset = replay_->parser->offset();
   report_corrupt(seg.path, header);
   tally_ = {};
   return true;
@@ -127,13 +156,16 @@ void Writer::replay_next_chunk() {
     for (EventRecord& record : chunk.records) add_pending(std::move(record), origin);
     const SinkStatus status = write_batch();
     if (!status.ok()) {
-      // The events are still in the file: forget the copies and try the file again later (what
-      // was committed of it is skipped then by its unique event_id).
+      // This chunk's events are still in the file: forget the copies and try the file again
+      // later, without the chunks committed before this one (abandon_replay).
       note_failure(status.message);
       std::erase_if(batch_, [](const Pending& p) { return p.origin != Origin::queue; });
       abandon_replay();
       return;
     }
+    replay.committed = replay.read_back;
+    replay.committed_tally = tally_;
+    replay.committed_offset = replay.parser->offset();
     if (!replay.parser->at_end() && replay.read_back < limit) return;  // more in the next turn
   }
   finish_replay();

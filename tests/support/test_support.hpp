@@ -262,6 +262,13 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
   void fail_transient(int n) {
     std::lock_guard lock(mutex_);
     transient_failures_ = n;
+    successes_first_ = 0;
+  }
+  // The next `ok` write() calls succeed, then the `n` after them fail as fail_transient(n) does.
+  void fail_transient_after(int ok, int n) {
+    std::lock_guard lock(mutex_);
+    transient_failures_ = n;
+    successes_first_ = ok;
   }
   // write() refuses a batch holding an event of this type, naming the row (like a constraint).
   void refuse_type(std::string type) {
@@ -359,7 +366,9 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
     longest_write_ = std::max(longest_write_, std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::steady_clock::now() - start));
     ++write_calls_;
-    if (transient_failures_ > 0) {
+    if (transient_failures_ > 0 && successes_first_ > 0) {
+      --successes_first_;
+    } else if (transient_failures_ > 0) {
       --transient_failures_;
       ++failed_writes_;
       return evlog::SinkStatus::transient_error("memory sink: injected transient failure");
@@ -390,6 +399,7 @@ class MemorySinkControl : public std::enable_shared_from_this<MemorySinkControl>
   std::string open_invalid_;
   int open_calls_ = 0;
   int transient_failures_ = 0;
+  int successes_first_ = 0;
   std::string refused_type_;
   std::chrono::milliseconds delay_{0};
   std::chrono::microseconds row_cost_{0};
