@@ -126,6 +126,43 @@ TEST(SqliteSink, CreatesAPrivateFile) {
   }
 }
 
+// What another process reads of `sql` through the sqlite3 shell: the first line of its output.
+std::string read_elsewhere(const std::string& db, const std::string& sql) {
+  const std::string command = "sqlite3 -bail '" + db + "' '" + sql + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  char line[256] = {};
+  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+  ::pclose(pipe);
+  std::string out = got ? line : "";
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// The application's own connection to the file keeps its locks when a Logger opens the same file.
+// Without them another process that opens and closes the file believes itself the last one: it
+// checkpoints and deletes the write-ahead log still in use, and every commit after that (the
+// logger's and the application's) goes to the deleted file and is lost.
+TEST(SqliteSink, TheApplicationsOwnConnectionKeepsItsLocks) {
+  TempDir dir;
+  const std::string db = dir.file("shared.db");
+  SqliteFile app(db, /*create=*/true);
+  app.exec(
+      "PRAGMA journal_mode=WAL; CREATE TABLE app_data (x INTEGER); "
+      "INSERT INTO app_data VALUES (1); SELECT count(*) FROM app_data");
+  evlog::Logger logger(options_for(db));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(logger.log({"first", i, "", ""}).ok());
+  ASSERT_TRUE(logger.flush(kLongWait));
+  ASSERT_EQ(read_elsewhere(db, "SELECT count(*) FROM analytics_events"), "100");
+
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(logger.log({"second", i, "", ""}).ok());
+  ASSERT_TRUE(logger.flush(kLongWait));
+  app.exec("INSERT INTO app_data VALUES (2)");
+  EXPECT_EQ(read_elsewhere(db, "SELECT count(*) FROM analytics_events"), "200");
+  EXPECT_EQ(read_elsewhere(db, "SELECT count(*) FROM app_data"), "2");
+  EXPECT_TRUE(logger.shutdown(kLongWait));
+}
+
 // A table of the older shape (no event_id) with rows in it is adopted: the rows stay as they were,
 // event_id is added with a unique index, new events are written beside the old ones, and a second
 // logger opens the adopted table again.

@@ -41,11 +41,16 @@ int Connection::on_busy(void* self, int attempt) noexcept {
 }
 
 Connection::Connection(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  // Created 0600 when missing. An existing file is left to SQLite: closing a descriptor of our
+  // own on it would drop the POSIX locks the pool's other connections (and evlog's) hold on it,
+  // and another process closing its last connection would then delete the write-ahead log in
+  // use. A symlink is refused by SQLITE_OPEN_NOFOLLOW below.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
     throw DbError("cannot open database file '" + path + "': " + std::strerror(errno));
   }
-  ::close(fd);
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";

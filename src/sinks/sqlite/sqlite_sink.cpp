@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,10 +203,26 @@ SinkStatus SqliteSink::open_unguarded() {
 }
 
 SinkStatus SqliteSink::open_connection() {
-  // Create the file ourselves, private (0600) whatever the umask, and never through a symlink;
-  // SQLite gives its -wal and -shm files the database file's mode.
-  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  // Create the file ourselves when it is missing, private (0600) whatever the umask, and never
+  // through a symlink; SQLite gives its -wal and -shm files the database file's mode. An existing
+  // file is not opened here: closing any descriptor of a file drops every POSIX lock this process
+  // holds on it, and the application's own SQLite connections to the same file keep theirs
+  // there. Without them another process that closes its last connection would checkpoint and
+  // delete the write-ahead log in use, and the commits made after that would be lost.
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0) {
+      fd = -1;  // removed meanwhile: errno says why below
+    } else if (S_ISLNK(st.st_mode)) {
+      errno = ELOOP;
+    } else if (S_ISDIR(st.st_mode)) {
+      errno = EISDIR;
+    } else if (::access(path_.c_str(), R_OK | W_OK) == 0) {  // errno: EACCES, say
+      errno = 0;
+    }
+  }
+  if (fd < 0 && errno != 0) {
     const int err = errno;
     std::string message = "cannot open database file '" + path_ + "': " + std::strerror(err);
     if (err == ELOOP) message += " (a symbolic link is refused)";
@@ -215,7 +232,8 @@ SinkStatus SqliteSink::open_connection() {
     }
     return SinkStatus::transient_error(std::move(message));
   }
-  ::close(fd);
+  // Created by this call an instant ago: no connection has had the time to lock it.
+  if (fd >= 0) ::close(fd);
 
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
   int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
