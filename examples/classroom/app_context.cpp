@@ -6,6 +6,7 @@
 
 #include "html.hpp"
 #include "request_fields.hpp"
+#include "request_guard.hpp"
 #include "secrets.hpp"
 
 namespace classroom {
@@ -17,9 +18,17 @@ void add_route(httplib::Server& server, AppContext& app, const std::string& meth
                                                                      httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     try {
-      handler(req, res);
+      // A browser names the page's site in Origin on every POST; one from another site is a
+      // cross-site request forgery (SameSite=Lax keeps the cookie out of most, not all).
+      if (method == "POST" && foreign_origin(req, app.served_over_tls)) {
+        answer_error(req, res, 403, "Origin: requests from another site are refused");
+      } else {
+        handler(req, res);
+      }
     } catch (const BadRequest& error) {
       answer_error(req, res, 400, error.what());
+    } catch (const UnsupportedMediaType& error) {
+      answer_error(req, res, 415, error.what());
     } catch (const std::exception& error) {
       std::fprintf(stderr, "evlog-classroom: %s %s: %s\n", method.c_str(), req.path.c_str(),
                    error.what());
@@ -38,9 +47,9 @@ bool wants_html(const httplib::Request& request) {
   return request.get_header_value("Accept").find("text/html") != std::string::npos;
 }
 
-std::string session_token(const httplib::Request& request) {
+std::string session_token(const AppContext& app, const httplib::Request& request) {
   const std::string cookies = request.get_header_value("Cookie");
-  const std::string key = std::string(kSessionCookie) + "=";
+  const std::string key = std::string(app.session_cookie()) + "=";
   std::size_t pos = 0;
   while (pos < cookies.size()) {
     while (pos < cookies.size() && (cookies[pos] == ' ' || cookies[pos] == ';')) ++pos;
@@ -56,7 +65,7 @@ std::string session_token(const httplib::Request& request) {
 
 std::optional<User> require_user(AppContext& app, const httplib::Request& request,
                                  httplib::Response& response) {
-  if (auto user = app.store.user_for_session(session_token(request))) return user;
+  if (auto user = app.store.user_for_session(session_token(app, request))) return user;
   if (wants_html(request) && request.method == "GET") {
     response.status = 303;
     // Only matched routes get here: their paths are [a-z0-9/-], safe in a query string.

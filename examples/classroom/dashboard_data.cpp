@@ -37,7 +37,10 @@ DashboardData load_dashboard(Connection& connection) {
     Statement query(connection,
                     std::string("SELECT event_type, CAST((") + kEpochSql +
                         " - ?1) / ?2 AS INTEGER) AS bucket, COUNT(*) FROM analytics_events "
-                        "WHERE created_at >= ?3 GROUP BY 1, 2");
+                        // A created_at that is not a time (written by another program) has no
+                        // bucket: NULL, which int_at() would read as bucket 0.
+                        "WHERE created_at >= ?3 AND julianday(created_at) IS NOT NULL "
+                        "GROUP BY 1, 2");
     query.bind(1, data.start_epoch)
         .bind(2, data.bucket_seconds)
         .bind(3, utc_text(std::chrono::system_clock::time_point(

@@ -99,8 +99,8 @@ std::string events_chart_svg(const DashboardData& data) {
       y -= h;
       svg += "<rect x=\"" + format("%.1f", x) + "\" y=\"" + format("%.1f", y) + "\" width=\"" +
              format("%.1f", bar_w - 3) + "\" height=\"" + format("%.1f", h) + "\" fill=\"" +
-             color_of(type) + "\"><title>" + escape_html(type) + ": " + std::to_string(count) +
-             "</title></rect>";
+             color_of(type) + "\"><title>" + escape_html(display_text(type, 64)) + ": " +
+             std::to_string(count) + "</title></rect>";
     }
     if (b % 6 == 0 || b == data.bucket_count - 1) {
       svg += "<text x=\"" + format("%.1f", x + bar_w / 2) + "\" y=\"" +
@@ -142,22 +142,29 @@ std::string dashboard_page(const DashboardData& data, const AppContext& app) {
   body += "<div class=\"legend\">";
   for (const auto& [type, count] : data.totals) {
     body += "<span><span class=\"swatch\" style=\"background:" + color_of(type) + "\"></span>" +
-            escape_html(type) + "</span>";
+            escape_html(display_text(type, 64)) + "</span>";
   }
   body +=
       "</div></div><div class=\"grid2\"><div class=\"card\"><h2>Totals</h2><table "
       "id=\"totals\"><tr><th>Event type</th><th class=\"num\">Count</th></tr>";
   for (const auto& [type, count] : data.totals) {
-    body += "<tr><td>" + escape_html(type) + "</td><td class=\"num\" data-type=\"" +
-            escape_html(type) + "\">" + std::to_string(count) + "</td></tr>";
+    body += "<tr><td>" + escape_html(display_text(type, 64)) +
+            "</td><td class=\"num\" data-type=\"" + escape_html(display_text(type, 64)) + "\">" +
+            std::to_string(count) + "</td></tr>";
   }
   body +=
       "</table></div><div class=\"card\"><h2>Latest events</h2><table id=\"recent\">"
       "<tr><th>Time (UTC)</th><th>Type</th><th>User</th><th>Metadata</th></tr>";
   for (const auto& event : data.recent) {
-    body += "<tr><td>" + escape_html(event.created_at.substr(11, 8)) + "</td><td>" +
-            escape_html(event.type) + "</td><td>" + escape_html(event.user) + "</td><td><code>" +
-            escape_html(event.metadata.substr(0, 60)) + "</code></td></tr>";
+    // The time of day of evlog's created_at ("2026-12-05T16:30:48.123456Z"); a row written by
+    // another program may hold any text there, shown as it is (cut).
+    const bool evlog_time = event.created_at.size() >= 19 && event.created_at[10] == 'T';
+    const std::string time =
+        evlog_time ? event.created_at.substr(11, 8) : display_text(event.created_at, 19);
+    body += "<tr><td>" + escape_html(time) + "</td><td>" +
+            escape_html(display_text(event.type, 64)) + "</td><td>" +
+            escape_html(display_text(event.user, 64)) + "</td><td><code>" +
+            escape_html(display_text(event.metadata, 60)) + "</code></td></tr>";
   }
   body += "</table></div></div>";
   if (stats) {

@@ -37,6 +37,48 @@ std::string post_button(const std::string& action, std::string_view label, std::
 
 }  // namespace
 
+std::string display_text(std::string_view text, std::size_t max_chars) {
+  std::string out;
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (chars == max_chars) {
+      out += "\u2026";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // The length of a well-formed sequence starting here (RFC 3629), 0 if none does.
+    std::size_t length = byte < 0x80           ? 1
+                         : (byte >> 5) == 0x6  ? 2
+                         : (byte >> 4) == 0xE  ? 3
+                         : (byte >> 3) == 0x1E ? 4
+                                               : 0;
+    if (byte == 0xC0 || byte == 0xC1 || byte > 0xF4) length = 0;
+    if (length > 1 && i + length <= text.size()) {
+      for (std::size_t k = 1; k < length; ++k) {
+        if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) length = 0;
+      }
+      const auto second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+      // Overlong forms, surrogates and code points past U+10FFFF.
+      if ((byte == 0xE0 && second < 0xA0) || (byte == 0xED && second > 0x9F) ||
+          (byte == 0xF0 && second < 0x90) || (byte == 0xF4 && second > 0x8F)) {
+        length = 0;
+      }
+    } else if (length > 1) {
+      length = 0;
+    }
+    if (length == 0) {
+      out += "\uFFFD";
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+    ++chars;
+  }
+  return out;
+}
+
 std::string escape_html(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -13,6 +13,9 @@ namespace classroom {
 
 // Escapes &, <, >, " and ' for text and attribute values.
 std::string escape_html(std::string_view text);
+// At most `max_chars` characters of `text` (cut at a character boundary, "…" added when cut),
+// each byte that is not part of valid UTF-8 replaced by U+FFFD: for text another process wrote.
+std::string display_text(std::string_view text, std::size_t max_chars);
 // A whole page: head with the shared style sheet, a header bar (with the user when logged in).
 std::string page(std::string_view title, const User* user, std::string_view body);
 

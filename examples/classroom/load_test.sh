@@ -52,7 +52,7 @@ source "$here/load/rounds_lib.sh"
 
 # evlog_written_total and evlog_batches_total from the server's /metrics (0 0 without evlog).
 written_and_batches() {
-  curl -s -H 'Authorization: Bearer load-test-token' "$base/metrics" | awk '
+  curl -s -H 'Authorization: Bearer load-test-token-0123456789abcdef' "$base/metrics" | awk '
     /^evlog_written_total/ {w = $2} /^evlog_batches_total/ {b = $2} END {print w + 0, b + 0}'
 }
 
@@ -65,7 +65,7 @@ for ((round = 1; round <= rounds; round++)); do
     mode=${modes[${orders[(round - 1) % 4]:i:1}]}
     db=$work/$mode-$round.db
     cp "$work/seed.db" "$db"
-    start_server "$db" "$mode" "$work/$mode.log" --token load-test-token
+    start_server "$db" "$mode" "$work/$mode.log" --token load-test-token-0123456789abcdef
     for workload in "${workloads[@]}"; do
       if ((warmup > 0)); then
         COOKIE=$cookie wrk -t"$threads" -c"$connections" -d"${warmup}s" \

@@ -1,7 +1,9 @@
 // evlog-classroom: the educational web app of docs/background.md, logging through evlog.
 //   evlog-classroom seed  --database FILE [--password PW]
 //   evlog-classroom serve --database FILE [--host 127.0.0.1] [--port 8080] [--token TOKEN]
-//                         [--logging off|sync|async|evlog]
+//                         [--logging off|sync|async|evlog] [--served-over-tls]
+//                         [--login-failures-per-user 5] [--login-failures-per-address 20]
+//                         [--login-window-seconds 300]
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -105,12 +107,42 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "sync", "async", "evlog"}));
 
+  serve->add_flag("--served-over-tls", config.security.served_over_tls,
+                  "the app is reached over HTTPS (through a TLS proxy): the session cookie is "
+                  "Secure and named __Host-classroom_session, and Origin must be https://");
+  int per_user = config.security.login.failures_per_user;
+  int per_address = config.security.login.failures_per_address;
+  int window = static_cast<int>(config.security.login.window.count());
+  serve
+      ->add_option("--login-failures-per-user", per_user,
+                   "failed logins for one user name, per window, before 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--login-failures-per-address", per_address,
+                   "failed logins from one client address, per window, before 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  serve->add_option("--login-window-seconds", window, "the window the failures are counted in")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
   CLI11_PARSE(cli, argc, argv);
+  config.security.login.failures_per_user = per_user;
+  config.security.login.failures_per_address = per_address;
+  config.security.login.window = std::chrono::seconds(window);
 
   try {
     if (*seed) return run_seed(seed_database, password);
     if (config.token.empty()) {
       if (const char* env = std::getenv("EVLOG_CLASSROOM_TOKEN")) config.token = env;
+    }
+    if (!config.token.empty() && config.token.size() < classroom::kMinTokenChars) {
+      std::fprintf(stderr,
+                   "evlog-classroom: --token: must be at least %zu characters (it has %zu); "
+                   "for example: openssl rand -hex 16\n",
+                   classroom::kMinTokenChars, config.token.size());
+      return 2;
     }
     config.logging = *classroom::parse_logging_mode(logging);
     return run_serve(config);

@@ -38,12 +38,30 @@ std::string form_decode(std::string_view text) {
   return out;
 }
 
+// The media type of a Content-Type value: before any ';', without spaces, in lower case
+// ("application/json; charset=utf-8" is "application/json").
+std::string media_type(std::string_view value) {
+  value = value.substr(0, value.find(';'));
+  std::string out;
+  for (const char c : value) {
+    if (c == ' ' || c == '\t') continue;
+    out += c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  return out;
+}
+
 }  // namespace
 
 Fields Fields::from(const httplib::Request& request) {
   Fields fields;
-  const std::string content_type = request.get_header_value("Content-Type");
-  if (content_type.find("application/json") != std::string::npos) {
+  // Exact media types only: "text/plain;application/json" is text/plain, a type a page of any
+  // site may send without asking first, so it is never read as JSON.
+  const std::string content_type = media_type(request.get_header_value("Content-Type"));
+  if (!request.body.empty() && content_type != "application/json" &&
+      content_type != "application/x-www-form-urlencoded") {
+    throw UnsupportedMediaType();
+  }
+  if (content_type == "application/json") {
     const auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object()) throw BadRequest("body", "must be a JSON object");
     for (const auto& [key, value] : body.items()) {
@@ -65,7 +83,7 @@ Fields Fields::from(const httplib::Request& request) {
     }
     return fields;
   }
-  if (content_type.find("application/x-www-form-urlencoded") != std::string::npos) {
+  if (content_type == "application/x-www-form-urlencoded") {
     // Parsed here, not from request.params: httplib drops repeated identical pairs, and a quiz
     // may well have the same answer twice (answers=0&answers=0).
     std::string_view body = request.body;

@@ -19,10 +19,19 @@ class BadRequest : public std::runtime_error {
       : std::runtime_error(field + ": " + rule) {}
 };
 
+// A body of another media type than JSON or a form: answered 415.
+class UnsupportedMediaType : public std::runtime_error {
+ public:
+  UnsupportedMediaType()
+      : std::runtime_error(
+            "Content-Type: must be application/json or application/x-www-form-urlencoded") {}
+};
+
 class Fields {
  public:
   // From a JSON object body (Content-Type: application/json) or from form/query parameters.
-  // Throws BadRequest for a body that is not a JSON object.
+  // Throws BadRequest for a body that is not a JSON object, UnsupportedMediaType for a body of
+  // any other type.
   static Fields from(const httplib::Request& request);
 
   std::vector<std::string> all(const std::string& name) const;

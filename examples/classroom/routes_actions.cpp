@@ -9,12 +9,28 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Where to go after logging in: only local paths, never another site.
+// True when `text` starts with `prefix` followed by 1-18 digits; `rest` is what follows them.
+bool digits_after(std::string_view text, std::string_view prefix, std::string_view& rest) {
+  if (!text.starts_with(prefix)) return false;
+  text.remove_prefix(prefix.size());
+  std::size_t n = 0;
+  while (n < text.size() && n < 19 && text[n] >= '0' && text[n] <= '9') ++n;
+  if (n == 0 || n > 18) return false;
+  rest = text.substr(n);
+  return true;
+}
+
+// Where to go after logging in: a page of this app's own (a GET route's path, and for a quiz
+// its score), never another site; anything else goes to "/". A check of the first characters
+// is not enough: browsers drop tabs and newlines from a URL, so "/\t/evil.example" is
+// "//evil.example" to them.
 std::string safe_next(const std::string& next) {
-  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
-    return "/";
-  }
-  return next;
+  std::string_view rest;
+  const bool own = next == "/" || next == "/tasks" ||
+                   (digits_after(next, "/tasks/", rest) && rest.empty()) ||
+                   (digits_after(next, "/quizzes/", rest) &&
+                    (rest.empty() || (digits_after(rest, "?score=", rest) && rest.empty())));
+  return own ? next : "/";
 }
 
 // The task id in the path, or a 404 answered.
@@ -31,8 +47,18 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
     const Fields fields = Fields::from(req);
     const std::string username = fields.required("username");
     const std::string password = fields.required("password");
+    // Refused before the password is hashed (the expensive part): guessing stays slow, and a
+    // flood of attempts costs the server one map lookup each.
+    const auto now = LoginThrottle::Clock::now();
+    if (const int wait = app.logins.retry_after(username, req.remote_addr, now); wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return answer_error(
+          req, res, 429,
+          "login: too many failed attempts; try again in " + std::to_string(wait) + " s");
+    }
     const auto user = app.store.authenticate(username, password);
     if (!user) {
+      app.logins.failed(username, req.remote_addr, now);
       // A wrong password logs nothing.
       if (wants_html(req)) {
         res.status = 401;
@@ -43,9 +69,11 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
       }
       return;
     }
+    app.logins.succeeded(username);
     const std::string token = app.store.create_session(user->id);
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + token +
-                                     "; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200");
+    res.set_header("Set-Cookie", std::string(app.session_cookie()) + "=" + token +
+                                     "; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200" +
+                                     (app.served_over_tls ? "; Secure" : ""));
     const auto next = fields.all("next");
     answer_done(req, res, safe_next(next.empty() ? "/" : next.front()),
                 Json{{"ok", true}, {"user", user->username}, {"role", user->role}}.dump());
@@ -53,8 +81,9 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
   });
 
   add_route(server, app, "POST", "/logout", "/logout", [&app](const auto& req, auto& res) {
-    app.store.end_session(session_token(req));
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; Max-Age=0");
+    app.store.end_session(session_token(app, req));
+    res.set_header("Set-Cookie", std::string(app.session_cookie()) + "=; Path=/; Max-Age=0" +
+                                     (app.served_over_tls ? "; Secure" : ""));
     answer_done(req, res, "/login", R"({"ok":true})");
   });
 

@@ -4,8 +4,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "request_guard.hpp"
 #include "routes.hpp"
 #include "schema.hpp"
 
@@ -21,7 +23,8 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
     Connection connection(config.database);
     create_schema(connection);
   }
-  app_ = std::make_unique<AppContext>(config.database, config.logging, config.token);
+  app_ =
+      std::make_unique<AppContext>(config.database, config.logging, config.token, config.security);
   {
     auto connection = app_->pool.acquire();
     create_analytics_table(*connection);
@@ -44,15 +47,27 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
     httplib::default_socket_options(sock);
     listen_fd_ = sock;
   });
-  // A request with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112,
-  // section 6.3), and clients send such POSTs (curl -X POST). httplib would instead read until
-  // the connection closes, and answer 400 once its read timed out: give it the length the
-  // message has. The request is httplib's own non-const object, passed here as const.
-  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  // Runs once the request head is read and before any of its body is: what is refused here
+  // costs the server no body bytes. The request is httplib's own non-const object, passed here
+  // as const.
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    auto& request = const_cast<httplib::Request&>(req);
+    if (const auto refusal = framing_refusal(request)) {
+      const std::string json = nlohmann::json{{"error", refusal->message}}.dump();
+      answer_and_close(request, refusal->status, json);
+      answer_json(res, refusal->status, json);
+      app_->metrics.record("other", request.method, refusal->status, {});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    answer_ranges_whole(request);
+    // A request with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112,
+    // section 6.3), and clients send such POSTs (curl -X POST). httplib would instead read until
+    // the connection closes, and answer 400 once its read timed out: give it the length the
+    // message has.
     if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
          req.method == "DELETE") &&
-        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+        !req.has_header("Content-Length")) {
+      request.headers.emplace("Content-Length", "0");
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -62,10 +77,15 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
   server_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     // Unrouted paths (404), and limits httplib enforces itself (413 for bodies over 64 KiB).
     if (!res.body.empty()) return;
-    const std::string message = res.status == 413   ? "body: larger than 64 KiB"
-                                : res.status == 404 ? "not found"
-                                : res.status == 400 ? "request: malformed"
-                                                    : "request refused";
+    const bool form =
+        req.get_header_value("Content-Type").find("x-www-form-urlencoded") != std::string::npos;
+    const std::string message =
+        res.status == 413 && form
+            ? "body: a form is limited to " + std::to_string(kMaxFormBytes / 1024) + " KiB"
+        : res.status == 413 ? "body: larger than 64 KiB"
+        : res.status == 404 ? "not found"
+        : res.status == 400 ? "request: malformed"
+                            : "request refused";
     answer_error(req, res, res.status, message);
     app_->metrics.record("other", req.method, res.status, {});
   });

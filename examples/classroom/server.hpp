@@ -17,6 +17,7 @@ struct ServerConfig {
   std::string token;  // admin token for /metrics and /analytics; empty: both always 401
   LoggingMode logging = LoggingMode::evlog;
   int threads = 64;  // request threads (one per open keep-alive connection)
+  WebSecurity security;
 };
 
 class ClassroomServer {

@@ -20,7 +20,20 @@ std::optional<User> Store::authenticate(const std::string& username, const std::
   }
   const PasswordHash stored{query.text_at(3), static_cast<int>(query.int_at(4)), query.text_at(5)};
   if (!verify_password(password, stored)) return std::nullopt;
-  return User{query.int_at(0), query.text_at(1), query.text_at(2)};
+  User user{query.int_at(0), query.text_at(1), query.text_at(2)};
+  if (stored.iterations < kPasswordIterations) {
+    const PasswordHash upgraded = hash_password(password);
+    Statement update(*connection,
+                     "UPDATE users SET salt = ?1, iterations = ?2, password_hash = ?3 "
+                     "WHERE id = ?4 AND password_hash = ?5");
+    update.bind(1, upgraded.salt_hex)
+        .bind(2, std::int64_t{upgraded.iterations})
+        .bind(3, upgraded.hash_hex)
+        .bind(4, user.id)
+        .bind(5, stored.hash_hex)
+        .run();
+  }
+  return user;
 }
 
 std::string Store::create_session(std::int64_t user_id) {

@@ -68,6 +68,8 @@ class Store {
   explicit Store(ConnectionPool& pool) : pool_(pool) {}
 
   // The user when the password matches; nullopt otherwise (same cost for unknown names).
+  // A hash stored with fewer than kPasswordIterations is replaced, on success, by one with
+  // that many and a fresh salt.
   std::optional<User> authenticate(const std::string& username, const std::string& password);
   // A new session token (returned once; only its SHA-256 is stored), valid for 12 hours.
   std::string create_session(std::int64_t user_id);

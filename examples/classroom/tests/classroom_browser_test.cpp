@@ -30,7 +30,7 @@ TEST(ClassroomBrowser, LoginTaskSubtaskQuizThenDashboardShowsThem) {
   ServerConfig config;
   config.database = testing::seeded_copy(dir);
   config.port = 0;
-  config.token = "browser-token";
+  config.token = "browser-token-0123456789abcdef-00";
   config.threads = 8;
   ClassroomServer server(config);
   const int port = server.bind();
@@ -87,7 +87,7 @@ TEST(ClassroomBrowser, LoginTaskSubtaskQuizThenDashboardShowsThem) {
     EXPECT_EQ(browser.eval("document.querySelector('#quiz-result').innerText"),
               "You scored 3 of 3.");
 
-    browser.navigate(base + "/analytics?token=browser-token");
+    browser.navigate(base + "/analytics?token=browser-token-0123456789abcdef-00");
     wait("document.querySelector('#events-chart')");
     for (const char* type :
          {"login", "page_view", "task_start", "subtask_complete", "quiz_attempt"}) {

@@ -20,7 +20,7 @@ namespace {
 using testing::count_events;
 using testing::wait_for_events;
 
-constexpr const char* kToken = "test-token-1234";
+constexpr const char* kToken = "test-token-0123456789abcdef-1234";
 
 class RunningServer {
  public:
@@ -272,7 +272,8 @@ TEST_F(ClassroomRoutes, MetricsNeedTheTokenAndExposeStats) {
   auto none = client.Get("/metrics");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 401);
-  auto wrong = client.Get("/metrics", {{"Authorization", "Bearer test-token-1235"}});
+  auto wrong =
+      client.Get("/metrics", {{"Authorization", "Bearer test-token-0123456789abcdef-1235"}});
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
   auto ok = client.Get("/metrics", {{"Authorization", std::string("Bearer ") + kToken}});
