@@ -26,7 +26,8 @@ void LoginThrottle::count(std::unordered_map<std::string, Window>& map, const st
   if (map.size() >= limits_.max_tracked && !map.contains(key)) {
     // Forget the windows that have ended; if every one is live, the map is full of an attack's
     // names: forget them all rather than grow (the limit then starts again for each).
-    std::erase_if(map, [&](const auto& entry) { return entry.second.start + limits_.window <= now; });
+    std::erase_if(map,
+                  [&](const auto& entry) { return entry.second.start + limits_.window <= now; });
     if (map.size() >= limits_.max_tracked) map.clear();
   }
   Window& window = map[key];
@@ -39,6 +40,11 @@ void LoginThrottle::failed(const std::string& user, const std::string& address,
   std::lock_guard lock(mutex_);
   count(users_, user, now);
   count(addresses_, address, now);
+}
+
+std::size_t LoginThrottle::tracked() {
+  std::lock_guard lock(mutex_);
+  return users_.size() + addresses_.size();
 }
 
 void LoginThrottle::succeeded(const std::string& user) {

@@ -11,8 +11,8 @@
 namespace classroom {
 
 struct LoginLimits {
-  int failures_per_user = 5;       // within one window, for one user name
-  int failures_per_address = 20;   // within one window, from one client address
+  int failures_per_user = 5;      // within one window, for one user name
+  int failures_per_address = 20;  // within one window, from one client address
   std::chrono::seconds window{300};
   std::size_t max_tracked = 100'000;  // names and addresses remembered at once (memory bound)
 };
@@ -33,6 +33,8 @@ class LoginThrottle {
   void succeeded(const std::string& user);
 
   const LoginLimits& limits() const { return limits_; }
+  // User names and addresses remembered now (each at most limits().max_tracked).
+  std::size_t tracked();
 
  private:
   struct Window {

@@ -45,8 +45,7 @@ int socket_of(const httplib::Request& request) {
     sockaddr_storage peer{}, local{};
     socklen_t peer_len = sizeof peer, local_len = sizeof local;
     if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
-        ::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) !=
-            0) {
+        ::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
       continue;
     }
     if (port_of(peer) == request.remote_port && port_of(local) == request.local_port) {
@@ -87,10 +86,10 @@ std::optional<Refusal> framing_refusal(const httplib::Request& request) {
 void answer_and_close(const httplib::Request& request, int status, const std::string& json) {
   const int fd = socket_of(request);
   if (fd < 0) return;  // httplib still answers; the connection then ends at its next bad request
-  const std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                               reason_phrase(status) +
-                               "\r\nContent-Type: application/json\r\nContent-Length: " +
-                               std::to_string(json.size()) + "\r\nConnection: close\r\n\r\n" + json;
+  const std::string response =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) +
+      "\r\nConnection: close\r\n\r\n" + json;
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
   // A close with unread bytes in the receive buffer sends a reset, which can destroy the answer
   // before the client reads it. So: end the sending side (the client sees the answer, then end
