@@ -27,7 +27,7 @@ LoginLimits limits(int per_user, int per_address, std::chrono::seconds window) {
   return l;
 }
 
-TEST(LoginThrottle, AUserNameIsHeldOffAfterItsLimitUntilTheWindowEnds) {
+TEST(ClassroomLoginThrottle, AUserNameIsHeldOffAfterItsLimitUntilTheWindowEnds) {
   LoginThrottle throttle(limits(3, 100, 60s));
   const auto t0 = LoginThrottle::Clock::time_point{} + 1000s;
   for (int i = 0; i < 3; ++i) {
@@ -44,7 +44,7 @@ TEST(LoginThrottle, AUserNameIsHeldOffAfterItsLimitUntilTheWindowEnds) {
   EXPECT_EQ(throttle.retry_after("ann", "10.0.0.1", t0 + 62s), 0);
 }
 
-TEST(LoginThrottle, AnAddressIsHeldOffAfterItsLimitWhateverTheNames) {
+TEST(ClassroomLoginThrottle, AnAddressIsHeldOffAfterItsLimitWhateverTheNames) {
   LoginThrottle throttle(limits(100, 4, 30s));
   const auto t0 = LoginThrottle::Clock::time_point{} + 1000s;
   for (int i = 0; i < 4; ++i) throttle.failed("user" + std::to_string(i), "10.0.0.9", t0);
@@ -52,7 +52,7 @@ TEST(LoginThrottle, AnAddressIsHeldOffAfterItsLimitWhateverTheNames) {
   EXPECT_EQ(throttle.retry_after("someone-new", "10.0.0.8", t0 + 1s), 0);
 }
 
-TEST(LoginThrottle, ARightPasswordResetsTheUserNameNotTheAddress) {
+TEST(ClassroomLoginThrottle, ARightPasswordResetsTheUserNameNotTheAddress) {
   LoginThrottle throttle(limits(2, 3, 60s));
   const auto t0 = LoginThrottle::Clock::time_point{} + 1000s;
   throttle.failed("ann", "10.0.0.1", t0);
@@ -64,7 +64,7 @@ TEST(LoginThrottle, ARightPasswordResetsTheUserNameNotTheAddress) {
   EXPECT_GT(throttle.retry_after("ann", "10.0.0.1", t0), 0);
 }
 
-TEST(LoginThrottle, ItsMemoryIsBoundedByMaxTracked) {
+TEST(ClassroomLoginThrottle, ItsMemoryIsBoundedByMaxTracked) {
   LoginLimits l = limits(2, 1'000'000, 60s);
   l.max_tracked = 100;
   LoginThrottle throttle(l);
@@ -84,7 +84,7 @@ TEST(LoginThrottle, ItsMemoryIsBoundedByMaxTracked) {
 
 // Many request threads count and ask at once (ThreadSanitizer checks the locking); every failure
 // is counted: the limit is reached exactly.
-TEST(LoginThrottle, ManyThreadsCountEveryFailure) {
+TEST(ClassroomLoginThrottle, ManyThreadsCountEveryFailure) {
   constexpr int kThreads = 8, kEach = 500;
   LoginThrottle throttle(limits(kThreads * kEach, 1'000'000, 3600s));
   const auto t0 = LoginThrottle::Clock::time_point{} + 1000s;
@@ -101,7 +101,7 @@ TEST(LoginThrottle, ManyThreadsCountEveryFailure) {
   EXPECT_GT(throttle.retry_after("ann", "10.0.0.2", t0), 0);
 }
 
-TEST(DisplayText, CutsAtACharacterBoundary) {
+TEST(ClassroomDisplayText, CutsAtACharacterBoundary) {
   EXPECT_EQ(display_text("abc", 3), "abc");
   EXPECT_EQ(display_text("abcd", 3), "abc\u2026");
   // "é" is two bytes, "€" three, "𝄞" four: cut after two characters, never inside one.
@@ -109,7 +109,7 @@ TEST(DisplayText, CutsAtACharacterBoundary) {
   EXPECT_EQ(display_text("𝄞𝄞", 1), "𝄞\u2026");
 }
 
-TEST(DisplayText, ReplacesBytesThatAreNotUtf8) {
+TEST(ClassroomDisplayText, ReplacesBytesThatAreNotUtf8) {
   const std::string replacement = "\uFFFD";
   EXPECT_EQ(display_text("a\xff"
                          "b",
@@ -119,15 +119,16 @@ TEST(DisplayText, ReplacesBytesThatAreNotUtf8) {
   EXPECT_EQ(display_text("\xc3("
                          "x",
                          10),
-            replacement + "(x");                              // a lead byte without its follower
+            replacement + "(x");  // a lead byte without its follower
   EXPECT_EQ(display_text("\xc0\xaf", 10), replacement + replacement);  // overlong "/"
-  EXPECT_EQ(display_text("\xed\xa0\x80", 10), replacement + replacement + replacement);  // surrogate
+  EXPECT_EQ(display_text("\xed\xa0\x80", 10),
+            replacement + replacement + replacement);  // surrogate
   EXPECT_EQ(display_text("\xf4\x90\x80\x80", 10),
             replacement + replacement + replacement + replacement);  // past U+10FFFF
   EXPECT_EQ(display_text(std::string("a\0b", 3), 10), std::string("a\0b", 3));
 }
 
-TEST(MethodLabel, OnlyHttpMethodsKeepTheirName) {
+TEST(ClassroomMethodLabel, OnlyHttpMethodsKeepTheirName) {
   EXPECT_EQ(classroom::method_label("GET"), "GET");
   EXPECT_EQ(classroom::method_label("POST"), "POST");
   EXPECT_EQ(classroom::method_label("get"), "other");
