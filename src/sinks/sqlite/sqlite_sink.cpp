@@ -232,7 +232,9 @@ SinkStatus SqliteSink::open_connection() {
     }
     return SinkStatus::transient_error(std::move(message));
   }
-  // Created by this call an instant ago: no connection has had the time to lock it.
+  // Created by this call an instant ago. Only a connection of this process that opened and
+  // locked the new file in that instant (a second Logger starting on the same new file) could
+  // lose its lock here.
   if (fd >= 0) ::close(fd);
 
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
