@@ -78,6 +78,9 @@ inline std::int64_t wait_for_events(const std::string& database, const std::stri
 
 // Logs in through the API and returns the "Cookie" header value.
 inline std::string login(httplib::Client& client, const std::string& user) {
+  // A login hashes a password at 600,000 iterations: about 1.3 s each in the AddressSanitizer
+  // build, and several tests log in at once on two cores. httplib's client gives up after 5 s.
+  client.set_read_timeout(std::chrono::seconds(60));
   auto response = client.Post("/login", "username=" + user + "&password=classroom",
                               "application/x-www-form-urlencoded");
   if (!response || response->status != 200) return {};
