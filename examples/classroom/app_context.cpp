@@ -11,11 +11,11 @@
 
 namespace classroom {
 
-void add_route(httplib::Server& server, AppContext& app, const std::string& method,
+void add_route(http::Router& router, AppContext& app, const std::string& method,
                const std::string& pattern, const std::string& route, Handler handler) {
   app.metrics.add_route(route);
-  auto wrapped = [&app, route, method, handler = std::move(handler)](const httplib::Request& req,
-                                                                     httplib::Response& res) {
+  auto wrapped = [&app, route, method, handler = std::move(handler)](const http::Request& req,
+                                                                     http::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     try {
       // A browser names the page's site in Origin on every POST; one from another site is a
@@ -37,17 +37,17 @@ void add_route(httplib::Server& server, AppContext& app, const std::string& meth
     app.metrics.record(route, method, res.status, std::chrono::steady_clock::now() - start);
   };
   if (method == "GET") {
-    server.Get(pattern, std::move(wrapped));
+    router.add("GET", pattern, std::move(wrapped));
   } else {
-    server.Post(pattern, std::move(wrapped));
+    router.add("POST", pattern, std::move(wrapped));
   }
 }
 
-bool wants_html(const httplib::Request& request) {
+bool wants_html(const http::Request& request) {
   return request.get_header_value("Accept").find("text/html") != std::string::npos;
 }
 
-std::string session_token(const AppContext& app, const httplib::Request& request) {
+std::string session_token(const AppContext& app, const http::Request& request) {
   const std::string cookies = request.get_header_value("Cookie");
   const std::string key = std::string(app.session_cookie()) + "=";
   std::size_t pos = 0;
@@ -63,8 +63,8 @@ std::string session_token(const AppContext& app, const httplib::Request& request
   return {};
 }
 
-std::optional<User> require_user(AppContext& app, const httplib::Request& request,
-                                 httplib::Response& response) {
+std::optional<User> require_user(AppContext& app, const http::Request& request,
+                                 http::Response& response) {
   if (auto user = app.store.user_for_session(session_token(app, request))) return user;
   if (wants_html(request) && request.method == "GET") {
     response.status = 303;
@@ -76,8 +76,7 @@ std::optional<User> require_user(AppContext& app, const httplib::Request& reques
   return std::nullopt;
 }
 
-bool require_token(const AppContext& app, const httplib::Request& request,
-                   httplib::Response& response) {
+bool require_token(const AppContext& app, const http::Request& request, http::Response& response) {
   std::string given;
   const std::string header = request.get_header_value("Authorization");
   if (header.rfind("Bearer ", 0) == 0) {
@@ -91,12 +90,12 @@ bool require_token(const AppContext& app, const httplib::Request& request,
   return false;
 }
 
-void answer_json(httplib::Response& response, int status, const std::string& body) {
+void answer_json(http::Response& response, int status, const std::string& body) {
   response.status = status;
   response.set_content(body, "application/json");
 }
 
-void answer_error(const httplib::Request& request, httplib::Response& response, int status,
+void answer_error(const http::Request& request, http::Response& response, int status,
                   const std::string& message) {
   if (wants_html(request)) {
     response.status = status;
@@ -106,7 +105,7 @@ void answer_error(const httplib::Request& request, httplib::Response& response, 
   }
 }
 
-void answer_done(const httplib::Request& request, httplib::Response& response,
+void answer_done(const http::Request& request, http::Response& response,
                  const std::string& location, const std::string& json) {
   if (wants_html(request)) {
     response.status = 303;
@@ -116,7 +115,7 @@ void answer_done(const httplib::Request& request, httplib::Response& response,
   }
 }
 
-std::string path_metadata(const httplib::Request& request) {
+std::string path_metadata(const http::Request& request) {
   return nlohmann::json{{"path", request.path}}.dump();
 }
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include <httplib.h>
+#include "http_server.hpp"
 
 #include "analytics.hpp"
 #include "login_throttle.hpp"
@@ -22,9 +22,6 @@ inline constexpr const char* kSessionCookie = "classroom_session";
 // only with Secure, Path=/ and no Domain, so no other host or plain-HTTP page can set it.
 inline constexpr const char* kSecureSessionCookie = "__Host-classroom_session";
 inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
-// httplib's own cap on an application/x-www-form-urlencoded body (compiled into Debian's
-// libcpp-httplib), below kMaxBodyBytes; past it the answer is 413.
-inline constexpr std::size_t kMaxFormBytes = 8 * 1024;
 // The least length of the admin token: 32 characters (128 bits as hex).
 inline constexpr std::size_t kMinTokenChars = 32;
 
@@ -56,33 +53,32 @@ struct AppContext {
   }
 };
 
-using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+using Handler = std::function<void(const http::Request&, http::Response&)>;
 
 // Registers a route whose requests are timed and counted under `route`. BadRequest becomes a
 // 400 naming the field; any other exception a 500 (logged to stderr). A POST whose Origin names
 // another site is refused (403) before its handler runs.
-void add_route(httplib::Server& server, AppContext& app, const std::string& method,
+void add_route(http::Router& router, AppContext& app, const std::string& method,
                const std::string& pattern, const std::string& route, Handler handler);
 
 // True when the client asked for HTML (a browser); false for API clients (JSON answers).
-bool wants_html(const httplib::Request& request);
+bool wants_html(const http::Request& request);
 // The session cookie's value, or empty.
-std::string session_token(const AppContext& app, const httplib::Request& request);
+std::string session_token(const AppContext& app, const http::Request& request);
 // The logged-in user; when there is none, answers 401 (JSON) or a redirect to /login (HTML).
-std::optional<User> require_user(AppContext& app, const httplib::Request& request,
-                                 httplib::Response& response);
+std::optional<User> require_user(AppContext& app, const http::Request& request,
+                                 http::Response& response);
 // True when the request carries the admin token (Bearer header or ?token=), compared in
 // constant time; otherwise answers 401.
-bool require_token(const AppContext& app, const httplib::Request& request,
-                   httplib::Response& response);
+bool require_token(const AppContext& app, const http::Request& request, http::Response& response);
 
-void answer_json(httplib::Response& response, int status, const std::string& body);
-void answer_error(const httplib::Request& request, httplib::Response& response, int status,
+void answer_json(http::Response& response, int status, const std::string& body);
+void answer_error(const http::Request& request, http::Response& response, int status,
                   const std::string& message);
 // After a successful action: 303 to `location` for a browser, else 200 with `json`.
-void answer_done(const httplib::Request& request, httplib::Response& response,
+void answer_done(const http::Request& request, http::Response& response,
                  const std::string& location, const std::string& json);
 // {"path": "..."} for page_view and similar events.
-std::string path_metadata(const httplib::Request& request);
+std::string path_metadata(const http::Request& request);
 
 }  // namespace classroom

@@ -107,6 +107,32 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "sync", "async", "evlog"}));
 
+  serve
+      ->add_option("--event-threads", config.event_threads,
+                   "threads that read and write connections and serve the pages that never wait")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--threads", config.threads,
+                   "threads that run the requests that may wait (writes, logins, the dashboard)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  serve
+      ->add_option("--connections-per-address", config.connections_per_address,
+                   "open connections one client address may hold; more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+  serve
+      ->add_option("--max-connections", config.max_connections,
+                   "open connections from all clients (also bounded by the open-file limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+  serve
+      ->add_option("--head-timeout-seconds", config.head_timeout_seconds,
+                   "time a client has for a whole request head, and a keep-alive connection "
+                   "for its next request, before it is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   serve->add_flag("--served-over-tls", config.security.served_over_tls,
                   "the app is reached over HTTPS (through a TLS proxy): the session cookie is "
                   "Secure and named __Host-classroom_session, and Origin must be https://");

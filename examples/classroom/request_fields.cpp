@@ -52,7 +52,7 @@ std::string media_type(std::string_view value) {
 
 }  // namespace
 
-Fields Fields::from(const httplib::Request& request) {
+Fields Fields::from(const http::Request& request) {
   Fields fields;
   // Exact media types only: "text/plain;application/json" is text/plain, a type a page of any
   // site may send without asking first, so it is never read as JSON.
@@ -84,8 +84,8 @@ Fields Fields::from(const httplib::Request& request) {
     return fields;
   }
   if (content_type == "application/x-www-form-urlencoded") {
-    // Parsed here, not from request.params: httplib drops repeated identical pairs, and a quiz
-    // may well have the same answer twice (answers=0&answers=0).
+    // Every pair is kept, repeated ones too: a quiz may well have the same answer twice
+    // (answers=0&answers=0).
     std::string_view body = request.body;
     while (!body.empty()) {
       const std::size_t amp = body.find('&');

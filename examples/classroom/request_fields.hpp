@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
+#include "http_server.hpp"
 
 namespace classroom {
 
@@ -32,7 +32,7 @@ class Fields {
   // From a JSON object body (Content-Type: application/json) or from form/query parameters.
   // Throws BadRequest for a body that is not a JSON object, UnsupportedMediaType for a body of
   // any other type.
-  static Fields from(const httplib::Request& request);
+  static Fields from(const http::Request& request);
 
   std::vector<std::string> all(const std::string& name) const;
   // The field's single value; throws BadRequest("<name>: is required") when missing or empty.

@@ -34,7 +34,7 @@ std::string safe_next(const std::string& next) {
 }
 
 // The task id in the path, or a 404 answered.
-std::optional<std::int64_t> task_id_of(const httplib::Request& req, httplib::Response& res) {
+std::optional<std::int64_t> task_id_of(const http::Request& req, http::Response& res) {
   const auto id = parse_id(req.matches[1]);
   if (!id) answer_error(req, res, 404, "no such task");
   return id;
@@ -42,8 +42,8 @@ std::optional<std::int64_t> task_id_of(const httplib::Request& req, httplib::Res
 
 }  // namespace
 
-void add_action_routes(httplib::Server& server, AppContext& app) {
-  add_route(server, app, "POST", "/login", "/login", [&app](const auto& req, auto& res) {
+void add_action_routes(http::Router& router, AppContext& app) {
+  add_route(router, app, "POST", "/login", "/login", [&app](const auto& req, auto& res) {
     const Fields fields = Fields::from(req);
     const std::string username = fields.required("username");
     const std::string password = fields.required("password");
@@ -80,14 +80,14 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
     app.analytics.log("login", user->id, user->role, Json{{"method", "password"}}.dump());
   });
 
-  add_route(server, app, "POST", "/logout", "/logout", [&app](const auto& req, auto& res) {
+  add_route(router, app, "POST", "/logout", "/logout", [&app](const auto& req, auto& res) {
     app.store.end_session(session_token(app, req));
     res.set_header("Set-Cookie", std::string(app.session_cookie()) + "=; Path=/; Max-Age=0" +
                                      (app.served_over_tls ? "; Secure" : ""));
     answer_done(req, res, "/login", R"({"ok":true})");
   });
 
-  add_route(server, app, "POST", R"(/tasks/(\d+)/start)", "/tasks/{id}/start",
+  add_route(router, app, "POST", R"(/tasks/(\d+)/start)", "/tasks/{id}/start",
             [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
@@ -101,7 +101,7 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
                           Json{{"ok", true}, {"task_id", *id}, {"started", true}}.dump());
             });
 
-  add_route(server, app, "POST", R"(/tasks/(\d+)/subtasks/(\d+)/complete)",
+  add_route(router, app, "POST", R"(/tasks/(\d+)/subtasks/(\d+)/complete)",
             "/tasks/{id}/subtasks/{n}/complete", [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
@@ -118,7 +118,7 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
             });
 
   add_route(
-      server, app, "POST", R"(/tasks/(\d+)/complete)", "/tasks/{id}/complete",
+      router, app, "POST", R"(/tasks/(\d+)/complete)", "/tasks/{id}/complete",
       [&app](const auto& req, auto& res) {
         const auto user = require_user(app, req, res);
         if (!user) return;
@@ -134,7 +134,7 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
                     Json{{"ok", true}, {"task_id", *id}, {"completed", true}}.dump());
       });
 
-  add_route(server, app, "POST", R"(/tasks/(\d+)/self-eval)", "/tasks/{id}/self-eval",
+  add_route(router, app, "POST", R"(/tasks/(\d+)/self-eval)", "/tasks/{id}/self-eval",
             [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
@@ -151,7 +151,7 @@ void add_action_routes(httplib::Server& server, AppContext& app) {
             });
 
   add_route(
-      server, app, "POST", R"(/quizzes/(\d+)/attempts)", "/quizzes/{id}/attempts",
+      router, app, "POST", R"(/quizzes/(\d+)/attempts)", "/quizzes/{id}/attempts",
       [&app](const auto& req, auto& res) {
         const auto user = require_user(app, req, res);
         if (!user) return;

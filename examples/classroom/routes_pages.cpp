@@ -7,38 +7,38 @@
 namespace classroom {
 namespace {
 
-void answer_html(httplib::Response& response, const std::string& html) {
+void answer_html(http::Response& response, const std::string& html) {
   response.status = 200;
   response.set_content(html, "text/html; charset=utf-8");
 }
 
-void not_found(const httplib::Request& request, httplib::Response& response, const char* what) {
+void not_found(const http::Request& request, http::Response& response, const char* what) {
   answer_error(request, response, 404, std::string("no such ") + what);
 }
 
 }  // namespace
 
-void add_page_routes(httplib::Server& server, AppContext& app) {
-  add_route(server, app, "GET", "/login", "/login", [&app](const auto& req, auto& res) {
+void add_page_routes(http::Router& router, AppContext& app) {
+  add_route(router, app, "GET", "/login", "/login", [&app](const auto& req, auto& res) {
     const std::string next = req.has_param("next") ? req.get_param_value("next") : "/";
     answer_html(res, login_page("", next));
   });
 
-  add_route(server, app, "GET", "/", "/", [&app](const auto& req, auto& res) {
+  add_route(router, app, "GET", "/", "/", [&app](const auto& req, auto& res) {
     const auto user = require_user(app, req, res);
     if (!user) return;
     answer_html(res, home_page(*user, app.store.tasks(user->id), app.store.quizzes()));
     app.analytics.log("page_view", user->id, user->role, path_metadata(req));
   });
 
-  add_route(server, app, "GET", "/tasks", "/tasks", [&app](const auto& req, auto& res) {
+  add_route(router, app, "GET", "/tasks", "/tasks", [&app](const auto& req, auto& res) {
     const auto user = require_user(app, req, res);
     if (!user) return;
     answer_html(res, tasks_page(*user, app.store.tasks(user->id)));
     app.analytics.log("page_view", user->id, user->role, path_metadata(req));
   });
 
-  add_route(server, app, "GET", R"(/tasks/(\d+))", "/tasks/{id}",
+  add_route(router, app, "GET", R"(/tasks/(\d+))", "/tasks/{id}",
             [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
@@ -49,7 +49,7 @@ void add_page_routes(httplib::Server& server, AppContext& app) {
               app.analytics.log("page_view", user->id, user->role, path_metadata(req));
             });
 
-  add_route(server, app, "GET", R"(/files/(\d+))", "/files/{id}",
+  add_route(router, app, "GET", R"(/files/(\d+))", "/files/{id}",
             [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
@@ -66,7 +66,7 @@ void add_page_routes(httplib::Server& server, AppContext& app) {
                                 nlohmann::json{{"file_id", file->id}, {"name", file->name}}.dump());
             });
 
-  add_route(server, app, "GET", R"(/quizzes/(\d+))", "/quizzes/{id}",
+  add_route(router, app, "GET", R"(/quizzes/(\d+))", "/quizzes/{id}",
             [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;

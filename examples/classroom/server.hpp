@@ -4,9 +4,8 @@
 #include <memory>
 #include <string>
 
-#include <httplib.h>
-
 #include "app_context.hpp"
+#include "http_server.hpp"
 
 namespace classroom {
 
@@ -16,7 +15,11 @@ struct ServerConfig {
   int port = 8080;    // 0: any free port (see ClassroomServer::bind)
   std::string token;  // admin token for /metrics and /analytics; empty: both always 401
   LoggingMode logging = LoggingMode::evlog;
-  int threads = 64;  // request threads (one per open keep-alive connection)
+  int event_threads = 8;  // read and write connections, and run the handlers that never wait
+  int threads = 64;       // run the handlers that may wait (open connections hold neither)
+  unsigned connections_per_address = 128;
+  unsigned max_connections = 4096;
+  int head_timeout_seconds = 10;  // a whole request head; also how long a keep-alive may idle
   WebSecurity security;
 };
 
@@ -40,8 +43,8 @@ class ClassroomServer {
  private:
   ServerConfig config_;
   std::unique_ptr<AppContext> app_;
-  httplib::Server server_;
-  int listen_fd_ = -1;  // the listening socket, once bind() made it
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace classroom
