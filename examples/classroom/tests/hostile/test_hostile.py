@@ -342,9 +342,10 @@ def address_throttled_app(servers):
 
 @pytest.fixture(scope="module")
 def quick_app(servers):
-    # Two handler threads and a 2 s head deadline: what idle or slow connections would hold is
-    # easy to exhaust, and the deadline quick to reach.
-    yield from servers.serving("quick", ["--threads", "2", "--head-timeout-seconds", "2"])
+    # Two event threads, two workers and a 2 s head deadline: what idle or slow connections
+    # would hold is easy to exhaust, and the deadline quick to reach.
+    yield from servers.serving("quick", ["--event-threads", "2", "--threads", "2",
+                                         "--head-timeout-seconds", "2"])
 
 
 @pytest.fixture(scope="module")
@@ -588,7 +589,7 @@ def test_a_head_trickled_past_its_deadline_is_closed(quick_app):
 
 def test_idle_keep_alive_connections_hold_no_thread(quick_app):
     # A user relies on browsers' idle keep-alive connections not using up the server: 50 idle
-    # connections on an app with two handler threads, and a new visitor is still answered.
+    # connections on an app with four threads in all, and a new visitor is still answered.
     idle = []
     try:
         for _ in range(50):
