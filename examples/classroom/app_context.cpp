@@ -12,7 +12,7 @@
 namespace classroom {
 
 void add_route(http::Router& router, AppContext& app, const std::string& method,
-               const std::string& pattern, const std::string& route, Handler handler) {
+               const std::string& route, Handler handler) {
   app.metrics.add_route(route);
   auto wrapped = [&app, route, method, handler = std::move(handler)](const http::Request& req,
                                                                      http::Response& res) {
@@ -36,11 +36,7 @@ void add_route(http::Router& router, AppContext& app, const std::string& method,
     }
     app.metrics.record(route, method, res.status, std::chrono::steady_clock::now() - start);
   };
-  if (method == "GET") {
-    router.add("GET", pattern, std::move(wrapped));
-  } else {
-    router.add("POST", pattern, std::move(wrapped));
-  }
+  router.add(method, route, std::move(wrapped));
 }
 
 bool wants_html(const http::Request& request) {

@@ -55,11 +55,12 @@ struct AppContext {
 
 using Handler = std::function<void(const http::Request&, http::Response&)>;
 
-// Registers a route whose requests are timed and counted under `route`. BadRequest becomes a
+// Registers a route whose requests are timed and counted under `route`, a path template (see
+// http::Router). BadRequest becomes a
 // 400 naming the field; any other exception a 500 (logged to stderr). A POST whose Origin names
 // another site is refused (403) before its handler runs.
 void add_route(http::Router& router, AppContext& app, const std::string& method,
-               const std::string& pattern, const std::string& route, Handler handler);
+               const std::string& route, Handler handler);
 
 // True when the client asked for HTML (a browser); false for API clients (JSON answers).
 bool wants_html(const http::Request& request);

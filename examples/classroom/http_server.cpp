@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace classroom::http {
 
@@ -33,16 +34,60 @@ std::string Request::get_param_value(const std::string& name) const {
   return it == params.end() ? std::string() : it->second;
 }
 
-void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, std::regex(pattern), std::move(handler)});
+namespace {
+
+// "/a/b" -> {"a", "b"}; "/" -> {}. `path` starts with "/". Empty segments ("//", a trailing "/")
+// are kept: they match only themselves.
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path == "/") return segments;
+  std::size_t start = 1;
+  for (;;) {
+    const std::size_t slash = path.find('/', start);
+    segments.push_back(path.substr(start, slash - start));
+    if (slash == std::string_view::npos) return segments;
+    start = slash + 1;
+  }
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+void Router::add(const std::string& method, const std::string& path_template, Handler handler) {
+  if (path_template.empty() || path_template.front() != '/') {
+    throw std::invalid_argument("route " + path_template + ": must start with /");
+  }
+  Route route{method, {}, std::move(handler)};
+  for (std::string_view segment : split_path(path_template)) {
+    const bool placeholder = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+    route.segments.emplace_back(placeholder ? std::string_view("{}") : segment);
+  }
+  routes_.push_back(std::move(route));
 }
 
 bool Router::dispatch(Request& request, Response& response) const {
-  const std::string& method = request.method == "HEAD" ? std::string("GET") : request.method;
-  std::smatch match;
+  if (request.path.empty() || request.path.front() != '/') return false;
+  const std::string_view method =
+      request.method == "HEAD" ? std::string_view("GET") : std::string_view(request.method);
+  const std::vector<std::string_view> segments = split_path(request.path);
   for (const auto& route : routes_) {
-    if (route.method != method || !std::regex_match(request.path, match, route.pattern)) continue;
-    request.matches.assign(match.begin(), match.end());
+    if (route.method != method || route.segments.size() != segments.size()) continue;
+    std::vector<std::string> matches{request.path};
+    bool matched = true;
+    for (std::size_t i = 0; matched && i < segments.size(); ++i) {
+      if (route.segments[i] == "{}") {
+        matched = all_digits(segments[i]);
+        if (matched) matches.emplace_back(segments[i]);
+      } else {
+        matched = route.segments[i] == segments[i];
+      }
+    }
+    if (!matched) continue;
+    request.matches = std::move(matches);
     route.handler(request, response);
     return true;
   }
@@ -155,8 +200,8 @@ int Server::bind(const std::string& host, int port) {
   }
   std::string error = "no address";
   for (const addrinfo* candidate = found; candidate != nullptr; candidate = candidate->ai_next) {
-    const int fd = ::socket(candidate->ai_family,
-                            candidate->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const int fd =
+        ::socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
       error = std::strerror(errno);
       continue;
@@ -203,10 +248,9 @@ void Server::run() {
 
   daemon_ = MHD_start_daemon(
       MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, nullptr, nullptr,
-      &Callbacks::request, this, MHD_OPTION_LISTEN_SOCKET, listen_fd_,
-      MHD_OPTION_THREAD_POOL_SIZE, limits_.event_threads,
-      MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-      limits_.max_connections_per_address,
+      &Callbacks::request, this, MHD_OPTION_LISTEN_SOCKET, listen_fd_, MHD_OPTION_THREAD_POOL_SIZE,
+      limits_.event_threads, MHD_OPTION_CONNECTION_LIMIT, max_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits_.max_connections_per_address,
       // The head is read into this per-connection pool: twice the head limit leaves room for
       // the answer's own head once a head at the limit has been read.
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<std::size_t>(2 * limits_.max_head_bytes),
@@ -284,8 +328,7 @@ bool Server::request(MHD_Connection* connection, const char* url, const char* me
     request.path = url;
     request.remote_addr = address_of(connection);
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &Callbacks::add_header, &request);
-    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &Callbacks::add_param,
-                              &request);
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &Callbacks::add_param, &request);
     if (const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         info != nullptr && info->socket_context != nullptr) {
       std::lock_guard lock(peers_mutex_);
@@ -386,12 +429,10 @@ bool Server::refuse(MHD_Connection* connection, Exchange& exchange, int status,
   return answer(connection, exchange.request, response);
 }
 
-bool Server::answer(MHD_Connection* connection, const Request& request,
-                    const Response& response) {
+bool Server::answer(MHD_Connection* connection, const Request& request, const Response& response) {
   auto* body = new std::string(response.body);
   MHD_Response* reply = MHD_create_response_from_buffer_with_free_callback_cls(
-      body->size(), body->data(), [](void* text) { delete static_cast<std::string*>(text); },
-      body);
+      body->size(), body->data(), [](void* text) { delete static_cast<std::string*>(text); }, body);
   if (reply == nullptr) {
     delete body;
     return false;

@@ -17,7 +17,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -66,18 +65,21 @@ struct Response {
 
 using Handler = std::function<void(const Request&, Response&)>;
 
-// Routes by method and a regular expression matched against the whole path. HEAD is routed as
-// GET (the server then sends the head of the answer alone).
+// Routes by method and path template: "/tasks/{id}/subtasks/{n}/complete" matches a path of the
+// same segments, where a {name} segment is one or more decimal digits. HEAD is routed as GET (the
+// server then sends the head of the answer alone).
 class Router {
  public:
-  void add(const std::string& method, const std::string& pattern, Handler handler);
-  // False when no route matches; `request.matches` is filled for the one that does.
+  // Throws std::invalid_argument for a template that is not "/" followed by segments.
+  void add(const std::string& method, const std::string& path_template, Handler handler);
+  // False when no route matches; `request.matches` is filled for the one that does: the path,
+  // then each {name} segment's digits.
   bool dispatch(Request& request, Response& response) const;
 
  private:
   struct Route {
     std::string method;
-    std::regex pattern;
+    std::vector<std::string> segments;  // "{}" stands for a run of digits
     Handler handler;
   };
   std::vector<Route> routes_;
@@ -87,14 +89,14 @@ struct Limits {
   // Threads that read and write connections (each its own epoll set and share of them) and
   // run the handlers that cannot block.
   unsigned event_threads = 8;
-  unsigned workers = 64;  // threads that run the handlers that may block
-  std::size_t max_body_bytes = 64 * 1024;    // any framing: Content-Length or chunked
-  std::size_t max_head_bytes = 16 * 1024;    // request line and headers together
-  std::size_t max_headers = 100;             // header fields in one request
-  unsigned max_connections = 4096;           // all clients (also bounded by the open-file limit)
+  unsigned workers = 64;                   // threads that run the handlers that may block
+  std::size_t max_body_bytes = 64 * 1024;  // any framing: Content-Length or chunked
+  std::size_t max_head_bytes = 16 * 1024;  // request line and headers together
+  std::size_t max_headers = 100;           // header fields in one request
+  unsigned max_connections = 4096;         // all clients (also bounded by the open-file limit)
   unsigned max_connections_per_address = 128;
-  std::chrono::seconds head_timeout{10};  // a whole request head, and an idle keep-alive gap
-  unsigned idle_timeout_seconds = 10;     // no byte moved while a body or an answer is under way
+  std::chrono::seconds head_timeout{10};   // a whole request head, and an idle keep-alive gap
+  unsigned idle_timeout_seconds = 10;      // no byte moved while a body or an answer is under way
   std::chrono::seconds drain_timeout{30};  // at stop(): how long in-flight requests may take
 };
 

@@ -43,7 +43,7 @@ std::optional<std::int64_t> task_id_of(const http::Request& req, http::Response&
 }  // namespace
 
 void add_action_routes(http::Router& router, AppContext& app) {
-  add_route(router, app, "POST", "/login", "/login", [&app](const auto& req, auto& res) {
+  add_route(router, app, "POST", "/login", [&app](const auto& req, auto& res) {
     const Fields fields = Fields::from(req);
     const std::string username = fields.required("username");
     const std::string password = fields.required("password");
@@ -80,29 +80,28 @@ void add_action_routes(http::Router& router, AppContext& app) {
     app.analytics.log("login", user->id, user->role, Json{{"method", "password"}}.dump());
   });
 
-  add_route(router, app, "POST", "/logout", "/logout", [&app](const auto& req, auto& res) {
+  add_route(router, app, "POST", "/logout", [&app](const auto& req, auto& res) {
     app.store.end_session(session_token(app, req));
     res.set_header("Set-Cookie", std::string(app.session_cookie()) + "=; Path=/; Max-Age=0" +
                                      (app.served_over_tls ? "; Secure" : ""));
     answer_done(req, res, "/login", R"({"ok":true})");
   });
 
-  add_route(router, app, "POST", R"(/tasks/(\d+)/start)", "/tasks/{id}/start",
-            [&app](const auto& req, auto& res) {
-              const auto user = require_user(app, req, res);
-              if (!user) return;
-              const auto id = task_id_of(req, res);
-              if (!id) return;
-              if (!app.store.start_task(user->id, *id)) {
-                return answer_error(req, res, 404, "no such task");
-              }
-              app.analytics.log("task_start", user->id, user->role, Json{{"task_id", *id}}.dump());
-              answer_done(req, res, "/tasks/" + std::to_string(*id),
-                          Json{{"ok", true}, {"task_id", *id}, {"started", true}}.dump());
-            });
+  add_route(router, app, "POST", "/tasks/{id}/start", [&app](const auto& req, auto& res) {
+    const auto user = require_user(app, req, res);
+    if (!user) return;
+    const auto id = task_id_of(req, res);
+    if (!id) return;
+    if (!app.store.start_task(user->id, *id)) {
+      return answer_error(req, res, 404, "no such task");
+    }
+    app.analytics.log("task_start", user->id, user->role, Json{{"task_id", *id}}.dump());
+    answer_done(req, res, "/tasks/" + std::to_string(*id),
+                Json{{"ok", true}, {"task_id", *id}, {"started", true}}.dump());
+  });
 
-  add_route(router, app, "POST", R"(/tasks/(\d+)/subtasks/(\d+)/complete)",
-            "/tasks/{id}/subtasks/{n}/complete", [&app](const auto& req, auto& res) {
+  add_route(router, app, "POST", "/tasks/{id}/subtasks/{n}/complete",
+            [&app](const auto& req, auto& res) {
               const auto user = require_user(app, req, res);
               if (!user) return;
               const auto id = task_id_of(req, res);
@@ -117,85 +116,80 @@ void add_action_routes(http::Router& router, AppContext& app) {
                           Json{{"ok", true}, {"task_id", *id}, {"subtask", *n}}.dump());
             });
 
-  add_route(
-      router, app, "POST", R"(/tasks/(\d+)/complete)", "/tasks/{id}/complete",
-      [&app](const auto& req, auto& res) {
-        const auto user = require_user(app, req, res);
-        if (!user) return;
-        const auto id = task_id_of(req, res);
-        if (!id) return;
-        // First the real data (synchronous), then the analytics event, as the problem
-        // statement's admin_task_complete does.
-        if (!app.store.complete_task(user->id, *id)) {
-          return answer_error(req, res, 404, "no such task");
-        }
-        app.analytics.log("task_complete", user->id, user->role, Json{{"task_id", *id}}.dump());
-        answer_done(req, res, "/tasks/" + std::to_string(*id),
-                    Json{{"ok", true}, {"task_id", *id}, {"completed", true}}.dump());
-      });
+  add_route(router, app, "POST", "/tasks/{id}/complete", [&app](const auto& req, auto& res) {
+    const auto user = require_user(app, req, res);
+    if (!user) return;
+    const auto id = task_id_of(req, res);
+    if (!id) return;
+    // First the real data (synchronous), then the analytics event, as the problem
+    // statement's admin_task_complete does.
+    if (!app.store.complete_task(user->id, *id)) {
+      return answer_error(req, res, 404, "no such task");
+    }
+    app.analytics.log("task_complete", user->id, user->role, Json{{"task_id", *id}}.dump());
+    answer_done(req, res, "/tasks/" + std::to_string(*id),
+                Json{{"ok", true}, {"task_id", *id}, {"completed", true}}.dump());
+  });
 
-  add_route(router, app, "POST", R"(/tasks/(\d+)/self-eval)", "/tasks/{id}/self-eval",
-            [&app](const auto& req, auto& res) {
-              const auto user = require_user(app, req, res);
-              if (!user) return;
-              const auto id = task_id_of(req, res);
-              if (!id) return;
-              const int score = Fields::from(req).required_int("score", 1, 5);
-              if (!app.store.self_eval(user->id, *id, score)) {
-                return answer_error(req, res, 404, "no such task");
-              }
-              app.analytics.log("self_eval", user->id, user->role,
-                                Json{{"task_id", *id}, {"score", score}}.dump());
-              answer_done(req, res, "/tasks/" + std::to_string(*id),
-                          Json{{"ok", true}, {"task_id", *id}, {"score", score}}.dump());
-            });
+  add_route(router, app, "POST", "/tasks/{id}/self-eval", [&app](const auto& req, auto& res) {
+    const auto user = require_user(app, req, res);
+    if (!user) return;
+    const auto id = task_id_of(req, res);
+    if (!id) return;
+    const int score = Fields::from(req).required_int("score", 1, 5);
+    if (!app.store.self_eval(user->id, *id, score)) {
+      return answer_error(req, res, 404, "no such task");
+    }
+    app.analytics.log("self_eval", user->id, user->role,
+                      Json{{"task_id", *id}, {"score", score}}.dump());
+    answer_done(req, res, "/tasks/" + std::to_string(*id),
+                Json{{"ok", true}, {"task_id", *id}, {"score", score}}.dump());
+  });
 
-  add_route(
-      router, app, "POST", R"(/quizzes/(\d+)/attempts)", "/quizzes/{id}/attempts",
-      [&app](const auto& req, auto& res) {
-        const auto user = require_user(app, req, res);
-        if (!user) return;
-        const auto id = parse_id(req.matches[1]);
-        const auto quiz = id ? app.store.quiz(*id) : std::nullopt;
-        if (!quiz) return answer_error(req, res, 404, "no such quiz");
-        // `answers`: one option index per question, repeated fields, a JSON array or
-        // one comma-separated value.
-        std::vector<std::string> given = Fields::from(req).all("answers");
-        if (given.size() == 1 && given[0].find(',') != std::string::npos) {
-          std::vector<std::string> split;
-          std::size_t start = 0;
-          for (std::size_t comma; (comma = given[0].find(',', start)) != std::string::npos;
-               start = comma + 1) {
-            split.push_back(given[0].substr(start, comma - start));
-          }
-          split.push_back(given[0].substr(start));
-          given = split;
-        }
-        const std::size_t count = quiz->questions.size();
-        if (given.size() != count) {
-          throw BadRequest("answers", "expected " + std::to_string(count) + " answers, got " +
-                                          std::to_string(given.size()));
-        }
-        std::vector<int> answers;
-        for (std::size_t i = 0; i < count; ++i) {
-          const int options = static_cast<int>(quiz->questions[i].options.size());
-          const auto answer = parse_int_in(given[i], 0, options - 1);
-          if (!answer) {
-            throw BadRequest("answers", "answer " + std::to_string(i + 1) +
-                                            " must be an option index from 0 to " +
-                                            std::to_string(options - 1));
-          }
-          answers.push_back(*answer);
-        }
-        const QuizScore score = app.store.record_attempt(user->id, *quiz, answers);
-        app.analytics.log(
-            "quiz_attempt", user->id, user->role,
-            Json{{"quiz_id", *id}, {"score", score.score}, {"total", score.total}}.dump());
-        answer_done(
-            req, res, "/quizzes/" + std::to_string(*id) + "?score=" + std::to_string(score.score),
-            Json{{"ok", true}, {"quiz_id", *id}, {"score", score.score}, {"total", score.total}}
-                .dump());
-      });
+  add_route(router, app, "POST", "/quizzes/{id}/attempts", [&app](const auto& req, auto& res) {
+    const auto user = require_user(app, req, res);
+    if (!user) return;
+    const auto id = parse_id(req.matches[1]);
+    const auto quiz = id ? app.store.quiz(*id) : std::nullopt;
+    if (!quiz) return answer_error(req, res, 404, "no such quiz");
+    // `answers`: one option index per question, repeated fields, a JSON array or
+    // one comma-separated value.
+    std::vector<std::string> given = Fields::from(req).all("answers");
+    if (given.size() == 1 && given[0].find(',') != std::string::npos) {
+      std::vector<std::string> split;
+      std::size_t start = 0;
+      for (std::size_t comma; (comma = given[0].find(',', start)) != std::string::npos;
+           start = comma + 1) {
+        split.push_back(given[0].substr(start, comma - start));
+      }
+      split.push_back(given[0].substr(start));
+      given = split;
+    }
+    const std::size_t count = quiz->questions.size();
+    if (given.size() != count) {
+      throw BadRequest("answers", "expected " + std::to_string(count) + " answers, got " +
+                                      std::to_string(given.size()));
+    }
+    std::vector<int> answers;
+    for (std::size_t i = 0; i < count; ++i) {
+      const int options = static_cast<int>(quiz->questions[i].options.size());
+      const auto answer = parse_int_in(given[i], 0, options - 1);
+      if (!answer) {
+        throw BadRequest("answers", "answer " + std::to_string(i + 1) +
+                                        " must be an option index from 0 to " +
+                                        std::to_string(options - 1));
+      }
+      answers.push_back(*answer);
+    }
+    const QuizScore score = app.store.record_attempt(user->id, *quiz, answers);
+    app.analytics.log(
+        "quiz_attempt", user->id, user->role,
+        Json{{"quiz_id", *id}, {"score", score.score}, {"total", score.total}}.dump());
+    answer_done(req, res,
+                "/quizzes/" + std::to_string(*id) + "?score=" + std::to_string(score.score),
+                Json{{"ok", true}, {"quiz_id", *id}, {"score", score.score}, {"total", score.total}}
+                    .dump());
+  });
 }
 
 }  // namespace classroom

@@ -57,13 +57,13 @@ std::string render_metrics(const AppContext& app) {
 }  // namespace
 
 void add_admin_routes(http::Router& router, AppContext& app) {
-  add_route(router, app, "GET", "/metrics", "/metrics", [&app](const auto& req, auto& res) {
+  add_route(router, app, "GET", "/metrics", [&app](const auto& req, auto& res) {
     if (!require_token(app, req, res)) return;
     res.status = 200;
     res.set_content(render_metrics(app), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  add_route(router, app, "GET", "/analytics", "/analytics", [&app](const auto& req, auto& res) {
+  add_route(router, app, "GET", "/analytics", [&app](const auto& req, auto& res) {
     if (!require_token(app, req, res)) return;
     auto connection = app.pool.acquire();
     const DashboardData data = load_dashboard(*connection);

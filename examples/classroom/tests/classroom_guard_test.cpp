@@ -1,6 +1,6 @@
 // The app's defences that need no server: the login throttle's counting (deterministic, the clock
 // is passed in; and shared by many request threads at once), the text the dashboard shows of rows
-// another program wrote, and the metrics' method labels.
+// another program wrote, the metrics' method labels, and the routing of paths to handlers.
 #include <chrono>
 #include <string>
 #include <thread>
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "html.hpp"
+#include "http_server.hpp"
 #include "login_throttle.hpp"
 #include "request_guard.hpp"
 
@@ -134,6 +135,47 @@ TEST(ClassroomMethodLabel, OnlyHttpMethodsKeepTheirName) {
   EXPECT_EQ(classroom::method_label("get"), "other");
   EXPECT_EQ(classroom::method_label("X\"}evil"), "other");
   EXPECT_EQ(classroom::method_label(std::string(4000, 'A')), "other");
+}
+
+// What a route saw: its name and the matches, or nothing when no route took the request.
+std::string route_of(const classroom::http::Router& router, const std::string& method,
+                     const std::string& path) {
+  classroom::http::Request request;
+  request.method = method;
+  request.path = path;
+  classroom::http::Response response;
+  if (!router.dispatch(request, response)) return "none";
+  std::string seen = response.body;
+  for (const auto& match : request.matches) seen += " " + match;
+  return seen;
+}
+
+classroom::http::Handler answering(const std::string& name) {
+  return [name](const classroom::http::Request&, classroom::http::Response& response) {
+    response.body = name;
+  };
+}
+
+TEST(ClassroomRouter, PlaceholdersMatchDigitsAndLiteralsMatchThemselves) {
+  classroom::http::Router router;
+  router.add("GET", "/", answering("root"));
+  router.add("GET", "/tasks", answering("tasks"));
+  router.add("GET", "/tasks/{id}", answering("task"));
+  router.add("POST", "/tasks/{id}/subtasks/{n}/complete", answering("subtask"));
+  EXPECT_EQ(route_of(router, "GET", "/"), "root /");
+  EXPECT_EQ(route_of(router, "GET", "/tasks"), "tasks /tasks");
+  EXPECT_EQ(route_of(router, "GET", "/tasks/42"), "task /tasks/42 42");
+  EXPECT_EQ(route_of(router, "POST", "/tasks/7/subtasks/3/complete"),
+            "subtask /tasks/7/subtasks/3/complete 7 3");
+  EXPECT_EQ(route_of(router, "HEAD", "/tasks/42"), "task /tasks/42 42");
+  // Not a run of digits, an extra or missing segment, another method, not a path.
+  for (const char* path : {"/tasks/x", "/tasks/-1", "/tasks/4 2", "/tasks/", "/tasks/42/",
+                           "//tasks/42", "/tasks/42/x", "/task", "tasks", "", "*"}) {
+    EXPECT_EQ(route_of(router, "GET", path), "none") << path;
+  }
+  EXPECT_EQ(route_of(router, "POST", "/tasks/42"), "none");
+  EXPECT_EQ(route_of(router, "get", "/tasks"), "none");
+  EXPECT_THROW(router.add("GET", "tasks", answering("bad")), std::invalid_argument);
 }
 
 }  // namespace
