@@ -360,7 +360,8 @@ bool Server::request(MHD_Connection* connection, const char* url, const char* me
         (std::from_chars(length.data(), length.data() + length.size(), declared).ec !=
              std::errc() ||
          declared > limits_.max_body_bytes)) {
-      return refuse(connection, *exchange, 413, "body: larger than 64 KiB");
+      return refuse(connection, *exchange, 413,
+                    "body: larger than " + std::to_string(limits_.max_body_bytes / 1024) + " KiB");
     }
     if (app_.screen) {
       if (auto refusal = app_.screen(request)) {
@@ -378,7 +379,9 @@ bool Server::request(MHD_Connection* connection, const char* url, const char* me
         exchange->request.body.clear();
         exchange->request.body.shrink_to_fit();
         *upload_size = 0;
-        return refuse(connection, *exchange, 413, "body: larger than 64 KiB");
+        return refuse(
+            connection, *exchange, 413,
+            "body: larger than " + std::to_string(limits_.max_body_bytes / 1024) + " KiB");
       }
       exchange->request.body.append(upload_data, *upload_size);
     }
