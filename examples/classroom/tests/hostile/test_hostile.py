@@ -13,6 +13,7 @@ import re
 import secrets
 import select
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -20,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import Counter, namedtuple
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing
 from datetime import datetime, timezone
 from urllib.parse import urlencode
@@ -605,6 +606,31 @@ def test_idle_keep_alive_connections_hold_no_thread(quick_app):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_a_request_arriving_while_the_server_drains_is_answered_503(servers):
+    # A user relies on a stopping server answering a request that arrives on an open connection
+    # while the requests in flight finish, rather than dropping it.
+    server = servers.start("draining", ["--threads", "1"])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle:
+        idle.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _read_response(_Reader(idle, time.monotonic() + 10))[0] == 200
+        # Six logins queue behind one worker: once the first is answered, the others are
+        # waiting for their password hashings, and the drain lasts as long as they do.
+        with ThreadPoolExecutor(6) as pool:
+            logins = [pool.submit(login, server.port, f"student{i}", timeout=120)
+                      for i in range(1, 7)]
+            next(as_completed(logins))
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+            idle.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, headers, _ = _read_response(_Reader(idle, time.monotonic() + 10))
+            answers = [done.result().status for done in logins]
+    assert status == 503, server.describe()
+    assert headers.get("connection") == "close"
+    # Every login was answered: those read before the signal in full, any later one with 503.
+    assert set(answers) <= {200, 503} and answers.count(200) >= 2, answers
+    assert server.stop() == 0, server.describe()
 
 
 # --- 2. Ranges -----------------------------------------------------------------------------------
