@@ -6,6 +6,9 @@
 #if EVLOG_WITH_POSTGRES
 #include "sinks/postgres/postgres_sink.hpp"
 #endif
+#if EVLOG_WITH_CLICKHOUSE
+#include "sinks/clickhouse/clickhouse_sink.hpp"
+#endif
 
 namespace evlog::detail {
 
@@ -20,6 +23,11 @@ std::unique_ptr<Sink> make_sink(const Options& options) {
   if (name.kind == DatabaseName::Kind::postgres) {
     return std::make_unique<PostgresSink>(std::move(name.target), options.table,
                                           options.db_timeout);
+  }
+#endif
+#if EVLOG_WITH_CLICKHOUSE
+  if (name.kind == DatabaseName::Kind::clickhouse) {
+    return std::make_unique<ClickHouseSink>(name.target, options.table, options.db_timeout);
   }
 #endif
   return std::make_unique<SqliteSink>(std::move(name.target), options.table, options.durability,
