@@ -7,6 +7,7 @@ packages=(
   build-essential cmake g++ clang libclang-rt-14-dev clang-format
   libsqlite3-dev sqlite3 libisal-dev
   libpq-dev postgresql
+  libcurl4-openssl-dev clickhouse-server zookeeper
   libsimdjson-dev libcli11-dev libcpp-httplib-dev libmicrohttpd-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev
   strace util-linux

@@ -1,5 +1,5 @@
 // The behaviour users rely on, against every sink (one parameterised suite, not a copy): the
-// built-in SQLite and PostgreSQL sinks, and a sink written as a user writes one
+// built-in SQLite, PostgreSQL and ClickHouse sinks, and a sink written as a user writes one
 // (Options::make_sink, the public Sink interface only): accounting, committed delivery,
 // exactly-once under faults, values round-tripping exactly, and fork().
 #include <sqlite3.h>
@@ -13,11 +13,14 @@
 #if EVLOG_WITH_POSTGRES
 #include "pg_support.hpp"
 #endif
+#if EVLOG_WITH_CLICKHOUSE
+#include "ch_support.hpp"
+#endif
 
 namespace evlog_test {
 namespace {
 
-enum class Backend { sqlite, postgres, user };
+enum class Backend { sqlite, postgres, clickhouse, user };
 
 std::string backend_name(const testing::TestParamInfo<Backend>& info) {
   switch (info.param) {
@@ -25,6 +28,8 @@ std::string backend_name(const testing::TestParamInfo<Backend>& info) {
       return "SQLite";
     case Backend::postgres:
       return "PostgreSQL";
+    case Backend::clickhouse:
+      return "ClickHouse";
     case Backend::user:
       return "UserSink";
   }
@@ -145,6 +150,14 @@ class SinkBehaviour : public testing::TestWithParam<Backend> {
       return;
     }
 #endif
+#if EVLOG_WITH_CLICKHOUSE
+    if (GetParam() == Backend::clickhouse) {
+      // A server of its own, reached through a relay that fault() cuts.
+      ch_ = std::make_unique<ChServer>();
+      proxy_ = std::make_unique<CuttingProxy>(port_of(ch_->http()));
+      return;
+    }
+#endif
     path_ = dir_.file("behaviour.db");
   }
 
@@ -153,6 +166,11 @@ class SinkBehaviour : public testing::TestWithParam<Backend> {
     o.database = path_;
 #if EVLOG_WITH_POSTGRES
     if (GetParam() == Backend::postgres) o.database = pg_uri(app_);
+#endif
+#if EVLOG_WITH_CLICKHOUSE
+    if (GetParam() == Backend::clickhouse) {
+      o.database = "clickhouse://default@127.0.0.1:" + std::to_string(proxy_->port()) + "/default";
+    }
 #endif
     if (GetParam() == Backend::user) {
       o.make_sink = [path = path_, table = table_] {
@@ -171,12 +189,27 @@ class SinkBehaviour : public testing::TestWithParam<Backend> {
     return SqliteFile(path_).scalar(sql);
   }
   long long rows(const std::string& where = "TRUE") {
+#if EVLOG_WITH_CLICKHOUSE
+    // FINAL: a row that landed twice (a batch re-sent after a cut) counts once.
+    if (GetParam() == Backend::clickhouse) {
+      return ch_scalar(ch_->http(), "SELECT count() FROM " + table_ + " FINAL WHERE " +
+                                        (where == "TRUE" ? "1" : where));
+    }
+#endif
     return scalar("SELECT count(*) FROM " + table_ + " WHERE " + where);
   }
   long long distinct_ids() {
+#if EVLOG_WITH_CLICKHOUSE
+    if (GetParam() == Backend::clickhouse) {
+      return ch_scalar(ch_->http(), "SELECT uniqExact(event_id) FROM " + table_);
+    }
+#endif
     return scalar("SELECT count(DISTINCT event_id) FROM " + table_);
   }
   std::string text(const std::string& sql) {
+#if EVLOG_WITH_CLICKHOUSE
+    if (GetParam() == Backend::clickhouse) return ch_value(ch_->http(), sql);
+#endif
 #if EVLOG_WITH_POSTGRES
     if (GetParam() == Backend::postgres) {
       return PgConnection(pg_env("EVLOG_TEST_PG")).query(sql).at(0).at(0);
@@ -186,8 +219,15 @@ class SinkBehaviour : public testing::TestWithParam<Backend> {
   }
 
   // Interrupts the writer's database for a while: another connection holds SQLite's write lock;
-  // PostgreSQL's evlog backends are terminated (the connection is lost mid-stream).
+  // PostgreSQL's evlog backends are terminated (the connection is lost mid-stream); ClickHouse's
+  // connections are cut at the relay, whatever is in flight.
   void fault() {
+#if EVLOG_WITH_CLICKHOUSE
+    if (GetParam() == Backend::clickhouse) {
+      proxy_->cut_all();
+      return;
+    }
+#endif
 #if EVLOG_WITH_POSTGRES
     if (GetParam() == Backend::postgres) {
       terminate_backends(app_);
@@ -204,6 +244,10 @@ class SinkBehaviour : public testing::TestWithParam<Backend> {
   std::string path_;
   std::string table_ = "analytics_events";
   std::string app_;
+#if EVLOG_WITH_CLICKHOUSE
+  std::unique_ptr<ChServer> ch_;
+  std::unique_ptr<CuttingProxy> proxy_;
+#endif
 };
 
 TEST_P(SinkBehaviour, AccountingBalancesAndEveryEventLandsOnce) {
@@ -341,14 +385,20 @@ TEST_P(SinkBehaviour, ForkedChildWritesItsOwnEventsOnce) {
   EXPECT_EQ(distinct_ids(), 151);
 }
 
+// The built-in sinks this build has, and a user's.
+std::vector<Backend> every_sink() {
+  std::vector<Backend> sinks{Backend::sqlite};
 #if EVLOG_WITH_POSTGRES
-INSTANTIATE_TEST_SUITE_P(EverySink, SinkBehaviour,
-                         testing::Values(Backend::sqlite, Backend::postgres, Backend::user),
-                         backend_name);
-#else
-INSTANTIATE_TEST_SUITE_P(EverySink, SinkBehaviour, testing::Values(Backend::sqlite, Backend::user),
-                         backend_name);
+  sinks.push_back(Backend::postgres);
 #endif
+#if EVLOG_WITH_CLICKHOUSE
+  sinks.push_back(Backend::clickhouse);
+#endif
+  sinks.push_back(Backend::user);
+  return sinks;
+}
+
+INSTANTIATE_TEST_SUITE_P(EverySink, SinkBehaviour, testing::ValuesIn(every_sink()), backend_name);
 
 }  // namespace
 }  // namespace evlog_test
