@@ -16,6 +16,9 @@ void add_bench_command(CLI::App& app, std::function<bool()>& chosen) {
 #if EVLOG_WITH_POSTGRES
   add_bench_postgres(*bench, chosen);
 #endif
+#if EVLOG_WITH_CLICKHOUSE
+  add_bench_clickhouse(*bench, chosen);
+#endif
 }
 
 }  // namespace evlog::cli

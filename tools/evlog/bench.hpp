@@ -21,5 +21,6 @@ void add_bench_latency(CLI::App& bench, std::function<bool()>& chosen);
 void add_bench_throughput(CLI::App& bench, std::function<bool()>& chosen);
 void add_bench_strategies(CLI::App& bench, std::function<bool()>& chosen);
 void add_bench_postgres(CLI::App& bench, std::function<bool()>& chosen);
+void add_bench_clickhouse(CLI::App& bench, std::function<bool()>& chosen);
 
 }  // namespace evlog::cli
