@@ -13,7 +13,7 @@
 #                                                     EVLOG_TEST_CLICKHOUSE_S1_HTTP, _S2_HTTP,
 #                                                     EVLOG_TEST_CLICKHOUSE_CLUSTER_DIR
 #   scripts/clickhouse_server.sh stop-server SDIR     stops one server (SDIR: DIR, DIR/s1, DIR/s2);
-#                                                     SIGTERM, SIGKILL after 20 s
+#                                                     SIGTERM, SIGKILL after 5 s
 #   scripts/clickhouse_server.sh restart-server SDIR  starts it again, same config and ports
 #   scripts/clickhouse_server.sh stop DIR             stops all in DIR (s1, s2, then ZooKeeper) and
 #                                                     removes DIR; succeeds on a half-started or
@@ -96,13 +96,15 @@ wait_gone() {  # wait_gone PID MARK SECONDS
   done
 }
 
-stop_pid() {  # stop_pid PIDFILE MARK NAME: SIGTERM, wait, SIGKILL after 20 s; never fails
+# 18.16 can hang in its shutdown while a client keeps connecting (seen here: stuck for 15 s, then
+# a segmentation fault in its own shutdown), so SIGKILL follows after 5 s.
+stop_pid() {  # stop_pid PIDFILE MARK NAME: SIGTERM, wait, SIGKILL after 5 s; never fails
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 0
   pid_running "$pid" "$2" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  wait_gone "$pid" "$2" 20 && return 0
-  echo "clickhouse_server: $3 (pid $pid) still running after 20 s, killing it" >&2
+  wait_gone "$pid" "$2" 5 && return 0
+  echo "clickhouse_server: $3 (pid $pid) still running 5 s after SIGTERM, killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true
   wait_gone "$pid" "$2" 5 || true
 }
@@ -281,6 +283,78 @@ stop_server() {  # stop_server SDIR
   stop_pid "$1/server.pid" "$1/config.xml" "clickhouse-server in $1"
 }
 
+start_single() {  # start_single DIR, in a subshell: exit 1 on failure
+  local dir=$1 http tcp port_list
+  port_list=$(free_ports 2)
+  read -r http tcp <<<"$port_list"
+  write_server_config "$dir" "$http" "$tcp"
+  own "$dir"
+  launch_server "$dir"
+  wait_server "$dir" clickhouse-server
+  emit EVLOG_TEST_CLICKHOUSE "clickhouse://default@127.0.0.1:$http/default"
+  emit EVLOG_TEST_CLICKHOUSE_HTTP "http://127.0.0.1:$http"
+  emit EVLOG_TEST_CLICKHOUSE_DIR "$dir"
+}
+
+start_cluster() {  # start_cluster DIR, in a subshell: exit 1 on failure
+  local dir=$1 zk http1 tcp1 inter1 http2 tcp2 inter2 port_list shared_xml
+  port_list=$(free_ports 7)
+  read -r zk http1 tcp1 inter1 http2 tcp2 inter2 <<<"$port_list"
+  start_zookeeper "$dir/zk" "$zk"
+  # Both shards are 127.0.0.1: the distributed DDL queue tells them apart by tcp_port.
+  shared_xml="    <zookeeper>
+      <node>
+          <host>127.0.0.1</host>
+          <port>$zk</port>
+      </node>
+      <session_timeout_ms>30000</session_timeout_ms>
+  </zookeeper>
+  <remote_servers>
+      <events>
+          <shard>
+              <internal_replication>true</internal_replication>
+              <replica>
+                  <host>127.0.0.1</host>
+                  <port>$tcp1</port>
+              </replica>
+          </shard>
+          <shard>
+              <internal_replication>true</internal_replication>
+              <replica>
+                  <host>127.0.0.1</host>
+                  <port>$tcp2</port>
+              </replica>
+          </shard>
+      </events>
+  </remote_servers>
+  <distributed_ddl>
+      <path>/clickhouse/task_queue/ddl</path>
+  </distributed_ddl>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+"
+  write_server_config "$dir/s1" "$http1" "$tcp1" "$shared_xml$(node_xml "$inter1" 01)"
+  write_server_config "$dir/s2" "$http2" "$tcp2" "$shared_xml$(node_xml "$inter2" 02)"
+  own "$dir"
+  launch_server "$dir/s1"
+  launch_server "$dir/s2"
+  wait_server "$dir/s1" "clickhouse-server s1"
+  wait_server "$dir/s2" "clickhouse-server s2"
+  emit EVLOG_TEST_CLICKHOUSE_CLUSTER \
+    "clickhouse://default@127.0.0.1:$http1/default?cluster=events"
+  emit EVLOG_TEST_CLICKHOUSE_S1_HTTP "http://127.0.0.1:$http1"
+  emit EVLOG_TEST_CLICKHOUSE_S2_HTTP "http://127.0.0.1:$http2"
+  emit EVLOG_TEST_CLICKHOUSE_CLUSTER_DIR "$dir"
+}
+
+stop_all() {  # stop_all DIR: whatever runs in DIR, then DIR itself
+  # s1 first: it may hold connections to s2; ZooKeeper last, the servers' sessions are in it.
+  stop_server "$1/s1"
+  stop_server "$1/s2"
+  stop_server "$1"
+  stop_pid "$1/zk/zk.pid" "$1/zk/zoo.cfg" ZooKeeper
+  rm -rf -- "$1"
+}
+
 cmd=${1:-}
 dir=${2:-}
 [[ -n $cmd && -n $dir ]] || usage
@@ -288,68 +362,22 @@ dir=${2:-}
 dir=$(realpath -m -- "$dir")
 
 case $cmd in
-  start)
+  start | start-cluster)
     find_server
     prepare_dir "$dir"
-    port_list=$(free_ports 2)
-    read -r http tcp <<<"$port_list"
-    write_server_config "$dir" "$http" "$tcp"
-    own "$dir"
-    launch_server "$dir"
-    wait_server "$dir" clickhouse-server
-    emit EVLOG_TEST_CLICKHOUSE "clickhouse://default@127.0.0.1:$http/default"
-    emit EVLOG_TEST_CLICKHOUSE_HTTP "http://127.0.0.1:$http"
-    emit EVLOG_TEST_CLICKHOUSE_DIR "$dir"
-    ;;
-  start-cluster)
-    find_server
-    prepare_dir "$dir"
-    port_list=$(free_ports 7)
-    read -r zk http1 tcp1 inter1 http2 tcp2 inter2 <<<"$port_list"
-    start_zookeeper "$dir/zk" "$zk"
-    # Both shards are 127.0.0.1: the distributed DDL queue tells them apart by tcp_port.
-    shared_xml="    <zookeeper>
-        <node>
-            <host>127.0.0.1</host>
-            <port>$zk</port>
-        </node>
-        <session_timeout_ms>30000</session_timeout_ms>
-    </zookeeper>
-    <remote_servers>
-        <events>
-            <shard>
-                <internal_replication>true</internal_replication>
-                <replica>
-                    <host>127.0.0.1</host>
-                    <port>$tcp1</port>
-                </replica>
-            </shard>
-            <shard>
-                <internal_replication>true</internal_replication>
-                <replica>
-                    <host>127.0.0.1</host>
-                    <port>$tcp2</port>
-                </replica>
-            </shard>
-        </events>
-    </remote_servers>
-    <distributed_ddl>
-        <path>/clickhouse/task_queue/ddl</path>
-    </distributed_ddl>
-    <interserver_http_host>127.0.0.1</interserver_http_host>
-"
-    write_server_config "$dir/s1" "$http1" "$tcp1" "$shared_xml$(node_xml "$inter1" 01)"
-    write_server_config "$dir/s2" "$http2" "$tcp2" "$shared_xml$(node_xml "$inter2" 02)"
-    own "$dir"
-    launch_server "$dir/s1"
-    launch_server "$dir/s2"
-    wait_server "$dir/s1" "clickhouse-server s1"
-    wait_server "$dir/s2" "clickhouse-server s2"
-    emit EVLOG_TEST_CLICKHOUSE_CLUSTER \
-      "clickhouse://default@127.0.0.1:$http1/default?cluster=events"
-    emit EVLOG_TEST_CLICKHOUSE_S1_HTTP "http://127.0.0.1:$http1"
-    emit EVLOG_TEST_CLICKHOUSE_S2_HTTP "http://127.0.0.1:$http2"
-    emit EVLOG_TEST_CLICKHOUSE_CLUSTER_DIR "$dir"
+    # Ports are chosen free, but another run may bind one before this server does: start again
+    # on new ports (up to three times) rather than fail.
+    for attempt in 1 2 3; do
+      if [[ $cmd == start ]]; then
+        (start_single "$dir") && exit 0
+      else
+        (start_cluster "$dir") && exit 0
+      fi
+      echo "clickhouse_server: attempt $attempt failed; trying other ports" >&2
+      stop_all "$dir"
+      prepare_dir "$dir"
+    done
+    die "no server started in $dir after 3 attempts"
     ;;
   stop-server)
     [[ -f $dir/config.xml ]] || die "no server in $dir"
@@ -365,12 +393,7 @@ case $cmd in
     wait_server "$dir" "clickhouse-server in $dir"
     ;;
   stop)
-    # s1 first: it may hold connections to s2; ZooKeeper last, the servers' sessions are in it.
-    stop_server "$dir/s1"
-    stop_server "$dir/s2"
-    stop_server "$dir"
-    stop_pid "$dir/zk/zk.pid" "$dir/zk/zoo.cfg" ZooKeeper
-    rm -rf -- "$dir"
+    stop_all "$dir"
     ;;
   *)
     usage
