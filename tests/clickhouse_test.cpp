@@ -208,6 +208,55 @@ TEST(ClickHouse, ATableOfAnotherShapeIsRefusedWithItsFaultNamed) {
   }
 }
 
+// A value the table refuses (throwIf in a column's expression: older servers know no
+// CONSTRAINT) is dead-lettered alone, and its neighbours are written.
+TEST(ClickHouse, ARowTheTableRefusesIsDeadLetteredAlone) {
+  ChServer server;
+  ch_query(server.http(),
+           "CREATE TABLE guarded (event_id UUID, event_type String, user_id Nullable(Int64), "
+           "user_type Nullable(String), metadata Nullable(String), created_at DateTime('UTC'), "
+           "created_at_us UInt32, guard UInt8 MATERIALIZED throwIf(user_id = 13)) ENGINE = "
+           "ReplacingMergeTree ORDER BY (event_type, created_at, event_id)");
+  TempDir spill;
+  evlog::Options o = ch_options(server.uri(), "guarded");
+  o.spill_dir = spill.path().string();
+  o.max_delay = 5s;  // the 1,000 events go in one batch
+  evlog::Logger logger(o);
+  for (int i = 0; i < 1000; ++i) (void)logger.log({"page_view", i, "", ""});
+  ASSERT_TRUE(logger.flush(60s)) << describe(logger.stats());
+  const evlog::Stats s = logger.stats();
+  EXPECT_TRUE(accounted(s, 1000));
+  EXPECT_EQ(s.dead_lettered, 1u);
+  EXPECT_EQ(s.written, 999u);
+  EXPECT_EQ(final_count(server.http(), "guarded"), 999);
+  EXPECT_EQ(ch_scalar(server.http(), "SELECT count() FROM guarded WHERE user_id = 13"), 0);
+  std::ifstream letters(spill.file("dead-letters.jsonl"));
+  const std::string line((std::istreambuf_iterator<char>(letters)), {});
+  EXPECT_NE(line.find("\"user_id\":13"), std::string::npos) << line;
+  EXPECT_NE(line.find("throwIf"), std::string::npos) << line;
+}
+
+// A password is sent as basic authentication and masked from every message.
+TEST(ClickHouse, APasswordNeverAppearsInAMessage) {
+  ChServer server;
+  std::string uri = server.uri();
+  uri.replace(uri.find("default@"), 8, "default:s3cret-pw@");
+  WarningCollector warnings;
+  evlog::Options o = ch_options(uri, "secret");
+  o.on_warning = warnings.sink();
+  evlog::Logger logger(o);  // the server refuses the password: a transient failure, retried
+  (void)logger.log({"page_view", 1, "", ""});
+  ASSERT_TRUE(wait_until([&] { return logger.stats().retries >= 2; }, 30s));
+  const evlog::Stats s = logger.stats();
+  EXPECT_NE(s.last_error.find("Wrong password"), std::string::npos) << s.last_error;
+  EXPECT_EQ(s.last_error.find("s3cret-pw"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("clickhouse://default@127.0.0.1:"), std::string::npos);
+  for (const std::string& line : warnings.lines()) {
+    EXPECT_EQ(line.find("s3cret-pw"), std::string::npos) << line;
+  }
+  (void)logger.shutdown(100ms);
+}
+
 TEST(ClickHouse, TheServerStoppedMidLoadAndRestartedLosesNothing) {
   ChServer server;
   TempDir spill;

@@ -142,6 +142,8 @@ bool is_data_error(int code) {
     case 117:  // INCORRECT_DATA
     case 131:  // TOO_LARGE_STRING_SIZE
     case 349:  // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+    case 395:  // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO: throwIf() in a column's expression, how a
+               // table refuses a value where CONSTRAINT is not known
     case 469:  // VIOLATED_CONSTRAINT (newer servers)
       return true;
     default:
