@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "bench_against_raw.hpp"
 #include "report.hpp"
 
 namespace evlog::cli {
@@ -303,13 +304,6 @@ RawRows raw_rows(int events, int max_batch) {
   return rows;
 }
 
-struct Side {
-  long long rows = 0;
-  double seconds = 0;
-  std::uint64_t batches = 0;
-  double rate() const { return seconds > 0 ? static_cast<double>(rows) / seconds : 0; }
-};
-
 // The limit: the rows, formatted beforehand, POSTed batch after batch on one kept-alive
 // connection into a fresh table of the same shape.
 Side measure_raw(Http& admin, const Target& t, const RawRows& data, const std::string& name) {
@@ -332,40 +326,16 @@ Side measure_raw(Http& admin, const Target& t, const RawRows& data, const std::s
   return side;
 }
 
-// evlog: producers log as fast as they can (blocking when the queue is full, so nothing is
-// dropped); the clock stops when flush() says everything is written. `written` receives what the
-// logger counted as written.
+// evlog's side (log_page_views()) into a fresh table: created by the sink on one server when the
+// logger is built, before the clock starts; made here on a cluster, as an operator makes it.
 Side measure_evlog(Http& admin, const Target& t, const ClickHouseBenchOptions& o,
                    const std::string& name, std::uint64_t& written) {
-  // On one server the sink creates its table (when the logger is built, before the clock
-  // starts); on a cluster it expects the operator to have made it.
   BenchTable table(admin, t, name, !t.cluster.empty());
   evlog::Options options;
   options.database = o.database;
   options.table = name;
   options.max_batch = static_cast<std::size_t>(o.max_batch);
-  options.on_full = evlog::OnFull::block;
-  options.block_timeout = std::chrono::milliseconds(10000);
-  evlog::Logger logger(options);
-  const auto start = Clock::now();
-  std::vector<std::thread> producers;
-  for (int p = 0; p < o.threads; ++p) {
-    producers.emplace_back([&, p] {
-      for (int i = p; i < o.events; i += o.threads) {
-        (void)logger.log({.type = "page_view",
-                          .user_id = i % 20 + 1,
-                          .user_type = "student",
-                          .metadata = R"({"path":"/tasks/3"})"});
-      }
-    });
-  }
-  for (auto& producer : producers) producer.join();
-  const bool flushed = logger.flush(std::chrono::minutes(5));
-  Side side;
-  side.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const evlog::Stats s = logger.stats();
-  side.batches = s.batches;
-  written = flushed ? s.written : 0;
+  Side side = log_page_views(options, o.events, o.threads, written);
   side.rows = table.count();
   table.drop();
   return side;
@@ -393,65 +363,28 @@ bool run_bench_clickhouse(const ClickHouseBenchOptions& o) {
       "batches of %d rows, %d rounds\n",
       version.c_str(), where.c_str(), o.events, o.threads, o.max_batch, o.rounds);
   const RawRows data = raw_rows(o.events, o.max_batch);
-  // Fresh names in every round and run: a replicated table's path in ZooKeeper is named after it.
   char run[16];
   std::snprintf(run, sizeof run, "%08x", static_cast<unsigned>(std::random_device{}()));
-  ProgressBar progress("clickhouse", static_cast<std::uint64_t>(o.rounds) * 2);
-  bool ok = true;
-  std::vector<double> ratios;
-  nlohmann::json rounds = nlohmann::json::array();
-  std::printf("\n%-6s %18s %16s %10s %9s\n", "round", "raw INSERT rows/s", "evlog events/s",
-              "evlog/raw", "batches");
-  for (int round = 1; round <= o.rounds; ++round) {
-    // The order alternates, so that what one side leaves the server (parts to merge, a table to
-    // remove) weighs on each side equally often.
-    const std::string suffix = std::string("_") + run + "_" + std::to_string(round);
-    std::uint64_t written = 0;
-    Side raw, ev;
-    if (round % 2 == 1) {
-      raw = measure_raw(admin, target, data, "bench_ch_raw" + suffix);
-      progress.advance(1, "raw INSERT");
-      ev = measure_evlog(admin, target, o, "bench_ch_evlog" + suffix, written);
-      progress.advance(1, "evlog");
-    } else {
-      ev = measure_evlog(admin, target, o, "bench_ch_evlog" + suffix, written);
-      progress.advance(1, "evlog");
-      raw = measure_raw(admin, target, data, "bench_ch_raw" + suffix);
-      progress.advance(1, "raw INSERT");
-    }
-    const double ratio = raw.rate() > 0 ? ev.rate() / raw.rate() : 0;
-    ratios.push_back(ratio);
-    progress.finish();
-    std::printf("%-6d %18s %16s %9.0f%% %9s\n", round, format_count(raw.rate()).c_str(),
-                format_count(ev.rate()).c_str(), 100 * ratio,
-                format_count(static_cast<double>(ev.batches)).c_str());
-    if (raw.rows != o.events || ev.rows != o.events ||
-        written != static_cast<std::uint64_t>(o.events)) {
-      std::fprintf(stderr,
-                   "evlog: bench clickhouse: round %d: rows (raw INSERT %lld, evlog %lld, counted "
-                   "%llu) do not match the %d events\n",
-                   round, raw.rows, ev.rows, static_cast<unsigned long long>(written), o.events);
-      ok = false;
-    }
-    rounds.push_back(
-        {{"round", round},
-         {"raw_insert", {{"rows", raw.rows}, {"seconds", raw.seconds}, {"batches", raw.batches}}},
-         {"evlog",
-          {{"rows", ev.rows},
-           {"seconds", ev.seconds},
-           {"batches", ev.batches},
-           {"written", written}}},
-         {"ratio", ratio}});
-  }
-  std::vector<double> sorted = ratios;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
-  const std::string summary =
-      std::string("evlog wrote the events at ") +
-      std::to_string(static_cast<int>(100 * median + 0.5)) +
-      "% of the rate of a raw insert of the same rows (the median over the rounds)";
-  std::printf("\n%s (rounds %.0f%%..%.0f%%)\n", summary.c_str(), 100 * sorted.front(),
-              100 * sorted.back());
+  // Fresh names in every round and run: a replicated table's path in ZooKeeper is named after it.
+  const auto suffix = [&](int round) {
+    return std::string("_") + run + "_" + std::to_string(round);
+  };
+  const RoundsResult result = run_rounds({
+      .bench = "clickhouse",
+      .raw_name = "raw INSERT",
+      .raw_key = "raw_insert",
+      .raw_what = "a raw insert of the same rows",
+      .events = o.events,
+      .rounds = o.rounds,
+      .raw =
+          [&](int round) {
+            return measure_raw(admin, target, data, "bench_ch_raw" + suffix(round));
+          },
+      .evlog =
+          [&](int round, std::uint64_t& written) {
+            return measure_evlog(admin, target, o, "bench_ch_evlog" + suffix(round), written);
+          },
+  });
   if (!o.json.empty()) {
     write_json(o.json, {{"bench", "clickhouse"},
                         {"server_version", version},
@@ -459,11 +392,11 @@ bool run_bench_clickhouse(const ClickHouseBenchOptions& o) {
                         {"events", o.events},
                         {"threads", o.threads},
                         {"max_batch", o.max_batch},
-                        {"rounds", rounds},
-                        {"median_ratio", median},
-                        {"summary", {summary}}});
+                        {"rounds", result.rounds},
+                        {"median_ratio", result.median},
+                        {"summary", {result.summary}}});
   }
-  return ok;
+  return result.ok;
 }
 
 }  // namespace

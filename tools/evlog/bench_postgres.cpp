@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "bench_against_raw.hpp"
 #include "report.hpp"
 
 namespace evlog::cli {
@@ -115,13 +116,6 @@ std::string copy_text(int events) {
   return out;
 }
 
-struct Side {
-  long long rows = 0;
-  double seconds = 0;
-  std::uint64_t batches = 0;  // evlog only
-  double rate() const { return seconds > 0 ? static_cast<double>(rows) / seconds : 0; }
-};
-
 // The limit: one COPY of all rows into a fresh table of the same shape, in one transaction.
 Side measure_copy(Pg& admin, const std::string& data) {
   admin.exec(create_table("bench_pg_copy"));
@@ -134,36 +128,13 @@ Side measure_copy(Pg& admin, const std::string& data) {
   return side;
 }
 
-// evlog: producers log as fast as they can (blocking when the queue is full, so nothing is
-// dropped); the clock stops when flush() says everything is committed. `written` receives what
-// the logger counted as written.
+// evlog's side, into a fresh table of the same shape.
 Side measure_evlog(Pg& admin, const PostgresBenchOptions& o, std::uint64_t& written) {
   admin.exec(create_table("bench_pg_evlog"));
   evlog::Options options;
   options.database = o.database;
   options.table = "bench_pg_evlog";
-  options.on_full = evlog::OnFull::block;
-  options.block_timeout = std::chrono::milliseconds(10000);
-  evlog::Logger logger(options);
-  const auto start = Clock::now();
-  std::vector<std::thread> producers;
-  for (int t = 0; t < o.threads; ++t) {
-    producers.emplace_back([&, t] {
-      for (int i = t; i < o.events; i += o.threads) {
-        (void)logger.log({.type = "page_view",
-                          .user_id = i % 20 + 1,
-                          .user_type = "student",
-                          .metadata = R"({"path":"/tasks/3"})"});
-      }
-    });
-  }
-  for (auto& p : producers) p.join();
-  const bool flushed = logger.flush(std::chrono::minutes(5));
-  Side side;
-  side.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const evlog::Stats s = logger.stats();
-  side.batches = s.batches;
-  written = flushed ? s.written : 0;
+  Side side = log_page_views(options, o.events, o.threads, written);
   side.rows = admin.scalar("SELECT count(*) FROM bench_pg_evlog");
   admin.exec("DROP TABLE bench_pg_evlog");
   return side;
@@ -174,69 +145,25 @@ bool run_bench_postgres(const PostgresBenchOptions& o) {
   std::printf("evlog bench postgres: %d events per side, %d producer threads, %d rounds\n",
               o.events, o.threads, o.rounds);
   const std::string data = copy_text(o.events);
-  ProgressBar progress("postgres", static_cast<std::uint64_t>(o.rounds) * 2);
-  bool ok = true;
-  std::vector<double> ratios;
-  nlohmann::json rounds = nlohmann::json::array();
-  std::printf("\n%-6s %16s %16s %10s %9s\n", "round", "raw COPY rows/s", "evlog events/s",
-              "evlog/COPY", "batches");
-  for (int round = 1; round <= o.rounds; ++round) {
-    // The order alternates, so that what one side leaves the server (dirty pages, WAL to
-    // checkpoint) weighs on each side equally often.
-    std::uint64_t written = 0;
-    Side copy, ev;
-    if (round % 2 == 1) {
-      copy = measure_copy(admin, data);
-      progress.advance(1, "raw COPY");
-      ev = measure_evlog(admin, o, written);
-      progress.advance(1, "evlog");
-    } else {
-      ev = measure_evlog(admin, o, written);
-      progress.advance(1, "evlog");
-      copy = measure_copy(admin, data);
-      progress.advance(1, "raw COPY");
-    }
-    const double ratio = copy.rate() > 0 ? ev.rate() / copy.rate() : 0;
-    ratios.push_back(ratio);
-    progress.finish();
-    std::printf("%-6d %16s %16s %9.0f%% %9s\n", round, format_count(copy.rate()).c_str(),
-                format_count(ev.rate()).c_str(), 100 * ratio,
-                format_count(static_cast<double>(ev.batches)).c_str());
-    if (copy.rows != o.events || ev.rows != o.events ||
-        written != static_cast<std::uint64_t>(o.events)) {
-      std::fprintf(stderr,
-                   "evlog: bench postgres: round %d: rows (COPY %lld, evlog %lld, counted %llu) "
-                   "do not match the %d events\n",
-                   round, copy.rows, ev.rows, static_cast<unsigned long long>(written), o.events);
-      ok = false;
-    }
-    rounds.push_back({{"round", round},
-                      {"raw_copy", {{"rows", copy.rows}, {"seconds", copy.seconds}}},
-                      {"evlog",
-                       {{"rows", ev.rows},
-                        {"seconds", ev.seconds},
-                        {"batches", ev.batches},
-                        {"written", written}}},
-                      {"ratio", ratio}});
-  }
-  std::vector<double> sorted = ratios;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
-  const std::string target =
-      std::string("evlog wrote the events at ") +
-      std::to_string(static_cast<int>(100 * median + 0.5)) +
-      "% of the rate of a raw COPY of the same rows (the median over the rounds)";
-  std::printf("\n%s (rounds %.0f%%..%.0f%%)\n", target.c_str(), 100 * sorted.front(),
-              100 * sorted.back());
+  const RoundsResult result = run_rounds({
+      .bench = "postgres",
+      .raw_name = "raw COPY",
+      .raw_key = "raw_copy",
+      .raw_what = "a raw COPY of the same rows",
+      .events = o.events,
+      .rounds = o.rounds,
+      .raw = [&](int) { return measure_copy(admin, data); },
+      .evlog = [&](int, std::uint64_t& written) { return measure_evlog(admin, o, written); },
+  });
   if (!o.json.empty()) {
     write_json(o.json, {{"bench", "postgres"},
                         {"events", o.events},
                         {"threads", o.threads},
-                        {"rounds", rounds},
-                        {"median_ratio", median},
-                        {"summary", {target}}});
+                        {"rounds", result.rounds},
+                        {"median_ratio", result.median},
+                        {"summary", {result.summary}}});
   }
-  return ok;
+  return result.ok;
 }
 
 }  // namespace
