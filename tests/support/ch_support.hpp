@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -78,6 +79,17 @@ class ChServer {
     }
   }
   ~ChServer() {
+    // A failed test shows what the servers said: their error logs go away with the folder.
+    // (An exception leaving the test body is recorded as a failure only after this runs.)
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
+      try {
+        std::fputs(run_command("tail -n 40 " + root_ + "/ch/log/*.err.log " + root_ +
+                               "/ch/s*/log/*.err.log 2>/dev/null || true")
+                       .c_str(),
+                   stderr);
+      } catch (...) {
+      }
+    }
     try {
       (void)run_command(std::string(EVLOG_CLICKHOUSE_SCRIPT) + " stop " + root_ + "/ch");
     } catch (...) {
@@ -156,6 +168,22 @@ inline std::string ch_query(const std::string& http, const std::string& sql,
   }
   if (status != 200) throw std::runtime_error(sql + ": HTTP " + std::to_string(status) + answer);
   return answer;
+}
+
+// A statement that sets a test up, sent again (up to three times, a second apart) when it gets no
+// answer or an error: once in a CI run, 18.16 closed the connection of an ON CLUSTER statement
+// without an answer. Only for idempotent statements (IF NOT EXISTS).
+inline void ch_setup(const std::string& http, const std::string& sql) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      (void)ch_query(http, sql);
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3) throw;
+      std::fprintf(stderr, "set-up statement failed, sent again: %s\n", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
 }
 
 // One number a query returns.

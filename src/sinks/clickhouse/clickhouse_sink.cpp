@@ -458,11 +458,10 @@ SinkStatus ClickHouseSink::out_of_memory() noexcept {
 
 SinkStatus ClickHouseSink::open_unguarded() {
   if (ready_) return SinkStatus::success();
-  std::string version;
-  SinkStatus status = query("connecting", "SELECT version()", &version);
+  // The connection, the credentials and the database, checked with the one query every version
+  // answers the same way.
+  SinkStatus status = query("connecting", "SELECT version()");
   if (!status.ok()) return status;
-  while (!version.empty() && version.back() == '\n') version.pop_back();
-  version_ = std::move(version);
   status = target_.cluster.empty() ? ensure_table() : check_cluster_table();
   if (!status.ok()) return status;
   ready_ = true;
@@ -501,11 +500,15 @@ SinkStatus ClickHouseSink::ensure_table() {
     return SinkStatus::invalid_config(refusal +
                                       "its sorting key (ORDER BY) does not end with event_id");
   }
+  return check_columns(refusal);
+}
+
+SinkStatus ClickHouseSink::check_columns(const std::string& refusal) {
   std::string columns;
-  status = query("reading the table's shape",
-                 "SELECT name, type FROM system.columns WHERE database = '" + target_.database +
-                     "' AND table = '" + table_ + "'",
-                 &columns);
+  SinkStatus status = query("reading the table's shape",
+                            "SELECT name, type FROM system.columns WHERE database = '" +
+                                target_.database + "' AND table = '" + table_ + "'",
+                            &columns);
   if (!status.ok()) return status;
   std::map<std::string, std::string, std::less<>> have;
   for (auto& row : tsv_rows(columns)) {
@@ -601,24 +604,7 @@ SinkStatus ClickHouseSink::check_cluster_table() {
           (row.empty() ? std::string("?") : row[0]) + ")");
     }
   }
-  status = query("reading the table's shape",
-                 "SELECT name, type FROM system.columns WHERE database = '" + target_.database +
-                     "' AND table = '" + table_ + "'",
-                 &text);
-  if (!status.ok()) return status;
-  std::map<std::string, std::string, std::less<>> have;
-  for (auto& row : tsv_rows(text)) {
-    if (row.size() >= 2) have[row[0]] = row[1];
-  }
-  for (const auto& [name, type] : expected_columns()) {
-    const auto it = have.find(name);
-    if (it == have.end() || it->second != type) {
-      return SinkStatus::invalid_config(refusal + "its column '" + name + "' is " +
-                                        (it == have.end() ? "missing" : it->second) + ", not " +
-                                        type);
-    }
-  }
-  return SinkStatus::success();
+  return check_columns(refusal);
 }
 
 void ClickHouseSink::format_rows(std::span<const Row> rows, std::string& out) const {

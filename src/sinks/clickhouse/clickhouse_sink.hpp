@@ -74,9 +74,6 @@ class ClickHouseSink final : public Sink {
     give_up_at_.store(when.time_since_epoch().count(), std::memory_order_relaxed);
   }
 
-  // The server's version, as `SELECT version()` gave it at the last connection.
-  const std::string& server_version() const noexcept { return version_; }
-
  private:
   struct Answer {
     enum class Kind { ok, error, lost };  // lost: no answer (connection, deadline)
@@ -91,9 +88,12 @@ class ClickHouseSink final : public Sink {
   SinkStatus out_of_memory() noexcept;
   SinkStatus ensure_table();
   SinkStatus check_cluster_table();
-  // Sends `body` to the server with the URL query `params`, waits for the whole answer within
-  // the deadline. Calls while_waiting() once the body is sent when `overlap` is set.
-  Answer request(const std::string& params, std::string_view body, bool overlap);
+  // The seven columns with their types, on the table itself (for a cluster, the Distributed
+  // table); `refusal` begins the message that names what is wrong.
+  SinkStatus check_columns(const std::string& refusal);
+  // POSTs `body` to `url` on the kept-alive connection and waits for the whole answer within the
+  // deadline (and give_up_at()). With `overlap`, calls while_waiting() once the body is sent.
+  Answer request(const std::string& url, std::string_view body, bool overlap);
   // A query whose answer is TabSeparated text; ok or the classified failure.
   SinkStatus query(const char* what, const std::string& sql, std::string* out = nullptr);
   SinkStatus insert(std::string_view body);
@@ -109,8 +109,7 @@ class ClickHouseSink final : public Sink {
   std::string insert_url_;  // base_url_ + the INSERT query (and settings), escaped
   void* multi_ = nullptr;   // CURLM*: owns the connection cache (the kept-alive connection)
   void* easy_ = nullptr;    // CURL*: reused for every request
-  std::string version_;
-  std::string body_;  // the batch being sent, reused between batches
+  std::string body_;        // the batch being sent, reused between batches
   // A batch whose outcome is unknown, kept to be sent again byte-identical: its bytes and its
   // event ids in order (36 characters each).
   std::string unknown_body_;
