@@ -1,5 +1,6 @@
 #include "bench_against_raw.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,18 @@
 #include "report.hpp"
 
 namespace evlog::cli {
+
+void add_round_options(CLI::App& cmd, int& events, int& threads, int& rounds) {
+  cmd.add_option("--events", events, "Events per side")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--threads", threads, "Producer threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd.add_option("--rounds", rounds, "Rounds of both sides, in alternating order (median)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 99));
+}
 
 Side log_page_views(evlog::Options options, int events, int threads, std::uint64_t& written) {
   options.on_full = evlog::OnFull::block;

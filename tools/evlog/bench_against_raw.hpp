@@ -9,7 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace evlog::cli {
+
+// The options both commands take: --events (per side), --threads (producers), --rounds.
+void add_round_options(CLI::App& cmd, int& events, int& threads, int& rounds);
 
 // One side of a round: the rows it left in its table, and how long it took.
 struct Side {

@@ -408,15 +408,7 @@ void add_bench_clickhouse(CLI::App& bench, std::function<bool()>& chosen) {
   cmd->add_option("--database", o->database,
                   "clickhouse://USER[:PASSWORD]@HOST[:PORT][/DATABASE][?cluster=NAME]")
       ->required();
-  cmd->add_option("--events", o->events, "Events per side")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "Producer threads")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  cmd->add_option("--rounds", o->rounds, "Rounds of both sides, in alternating order (median)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 99));
+  add_round_options(*cmd, o->events, o->threads, o->rounds);
   cmd->add_option("--max-batch", o->max_batch,
                   "evlog's Options::max_batch, and the rows per raw INSERT")
       ->capture_default_str()

@@ -173,15 +173,7 @@ void add_bench_postgres(CLI::App& bench, std::function<bool()>& chosen) {
   CLI::App* cmd = bench.add_subcommand(
       "postgres", "events/s into PostgreSQL through evlog vs a raw COPY of the same rows");
   cmd->add_option("--database", o->database, "A PostgreSQL URI or conninfo")->required();
-  cmd->add_option("--events", o->events, "Events per side")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "Producer threads")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  cmd->add_option("--rounds", o->rounds, "Rounds of both sides, in alternating order (median)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 99));
+  add_round_options(*cmd, o->events, o->threads, o->rounds);
   cmd->add_option("--json", o->json, "Write every figure to this file");
   cmd->callback([o, &chosen] { chosen = [o] { return run_bench_postgres(*o); }; });
 }
