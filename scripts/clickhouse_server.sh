@@ -133,14 +133,28 @@ http_ping() {  # http_ping PORT: the server answers GET /ping with "Ok."
   [[ $reply == *$'\r\n\r\nOk.'* ]]
 }
 
-zk_ruok() {  # zk_ruok PORT
+# ZooKeeper answers `ruok` as soon as it runs, before it serves sessions; a ClickHouse server that
+# starts then fails its first session, and 18.16 then crashes on its first ON CLUSTER statement
+# (a NULL ZooKeeper handle in its DDL worker). `srvr` names the mode only once it serves.
+zk_serving() {  # zk_serving PORT
   local reply
   reply=$(
     exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf ruok >&3
+    printf srvr >&3
     timeout 2 cat <&3
   ) || return 1
-  [[ $reply == imok ]]
+  [[ $reply == *"Mode: standalone"* ]]
+}
+
+# The cluster works end to end: an ON CLUSTER statement through s1 runs on both servers. Run once
+# at start, so that a cluster whose DDL worker did not come up is started again, not handed over.
+cluster_ddl_works() {  # cluster_ddl_works HTTP_PORT
+  local statement
+  for statement in "CREATE DATABASE IF NOT EXISTS evlog_ready ON CLUSTER events" \
+    "DROP DATABASE IF EXISTS evlog_ready ON CLUSTER events"; do
+    curl -sS --fail-with-body --max-time 30 --data-binary "$statement" \
+      "http://127.0.0.1:$1/" >/dev/null || return 1
+  done
 }
 
 config_value() {  # config_value FILE TAG
@@ -261,7 +275,7 @@ clientPort=$port
 clientPortAddress=127.0.0.1
 maxClientCnxns=0
 admin.enableServer=false
-4lw.commands.whitelist=ruok,srvr
+4lw.commands.whitelist=srvr
 EOF
   own "$zkdir"
   # Debian's zkServer.sh runs QuorumPeerMain with zookeeper.jar, whose manifest lists the
@@ -273,7 +287,7 @@ EOF
     org.apache.zookeeper.server.quorum.QuorumPeerMain "$zkdir/zoo.cfg" \
     </dev/null >"$zkdir/zookeeper.log" 2>&1 &
   echo $! >"$zkdir/zk.pid"
-  wait_ready "$zkdir/zk.pid" "$zkdir/zoo.cfg" zk_ruok "$port" && return 0
+  wait_ready "$zkdir/zk.pid" "$zkdir/zoo.cfg" zk_serving "$port" && return 0
   echo "clickhouse_server: ZooKeeper did not answer on 127.0.0.1:$port; its log:" >&2
   cat "$zkdir/zookeeper.log" >&2 || true
   exit 1
@@ -339,6 +353,11 @@ start_cluster() {  # start_cluster DIR, in a subshell: exit 1 on failure
   launch_server "$dir/s2"
   wait_server "$dir/s1" "clickhouse-server s1"
   wait_server "$dir/s2" "clickhouse-server s2"
+  cluster_ddl_works "$http1" || {
+    echo "clickhouse_server: an ON CLUSTER statement failed on the new cluster; its logs:" >&2
+    tail -n 20 "$dir"/s*/log/clickhouse-server.err.log >&2 || true
+    exit 1
+  }
   emit EVLOG_TEST_CLICKHOUSE_CLUSTER \
     "clickhouse://default@127.0.0.1:$http1/default?cluster=events"
   emit EVLOG_TEST_CLICKHOUSE_S1_HTTP "http://127.0.0.1:$http1"

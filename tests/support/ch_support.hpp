@@ -171,8 +171,9 @@ inline std::string ch_query(const std::string& http, const std::string& sql,
 }
 
 // A statement that sets a test up, sent again (up to three times, a second apart) when it gets no
-// answer or an error: once in a CI run, 18.16 closed the connection of an ON CLUSTER statement
-// without an answer. Only for idempotent statements (IF NOT EXISTS).
+// answer or an error. Only for idempotent statements (IF NOT EXISTS). The cause seen so far, a
+// server whose DDL worker started before ZooKeeper served and crashed on its first ON CLUSTER
+// statement, is now kept out by scripts/clickhouse_server.sh; this is the second line.
 inline void ch_setup(const std::string& http, const std::string& sql) {
   for (int attempt = 1;; ++attempt) {
     try {
