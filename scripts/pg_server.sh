@@ -21,15 +21,19 @@ as_owner() {  # run as the unprivileged owner of the data directory
   fi
 }
 
+# Below the kernel's ephemeral range (32768+ by default), where connect() takes its local ports:
+# a port in that range can be taken, while the server is down for a restart, by any outgoing
+# connection (even a client's reconnect to this very port, connected to itself), and the server
+# then cannot bind it again. Apart from 20000-31999, which scripts/clickhouse_server.sh uses.
 free_port() {
   local port
-  for port in $(seq 54320 54420); do
+  for port in $(seq 15432 15531); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
       echo "$port"
       return
     fi
   done
-  echo "pg_server: no free port in 54320-54420" >&2
+  echo "pg_server: no free port in 15432-15531" >&2
   exit 1
 }
 

@@ -53,10 +53,18 @@ TEST(PostgresSink, RestartAndTerminatedBackendsLoseAndDuplicateNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() > faults_until) continue;
     if (!restarted) {
+      // The server keeps logging to the file scripts/pg_server.sh gave it, so that a failed
+      // restart says why (pg_ctl's own words, then the server's last lines).
+      const std::string data = pg_env("EVLOG_TEST_PG_DATA");
+      const std::string log = data + "/../server.log";
+      const std::string out = data + "/../restart.out";
       const std::string cmd = "setpriv --reuid=postgres --regid=postgres --init-groups -- " +
-                              pg_env("EVLOG_TEST_PG_BIN") + "/pg_ctl -D " +
-                              pg_env("EVLOG_TEST_PG_DATA") + " -m fast -w restart >/dev/null 2>&1";
-      ASSERT_EQ(std::system(cmd.c_str()), 0) << "pg_ctl restart failed";
+                              pg_env("EVLOG_TEST_PG_BIN") + "/pg_ctl -D " + data + " -l " + log +
+                              " -m fast -w restart >" + out + " 2>&1";
+      if (std::system(cmd.c_str()) != 0) {
+        (void)std::system(("cat " + out + "; tail -n 40 " + log).c_str());
+        FAIL() << "pg_ctl restart failed: its output and the server's last lines are above";
+      }
       restarted = true;
       continue;
     }
