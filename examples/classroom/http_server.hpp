@@ -106,7 +106,8 @@ struct Application {
   // refusal (status and message) or nothing. Must not block.
   std::function<std::optional<std::pair<int, std::string>>(const Request&)> screen;
   // With the whole body: on a worker thread when may_block says so, else on the event thread.
-  Handler handle;
+  // The request is the exchange's own, so the handler may fill it in (the router's matches).
+  std::function<void(Request&, Response&)> handle;
   // On the event thread, with the whole body: whether the handler may wait (on a lock, a
   // commit, a slow computation). Such requests run on a worker, so that they never hold up the
   // event thread's other connections. Unset: every request runs on a worker.

@@ -42,10 +42,9 @@ ClassroomServer::ClassroomServer(const ServerConfig& config) : config_(config) {
     }
     return std::nullopt;
   };
-  application.handle = [this](const http::Request& request, http::Response& response) {
-    // The router fills the request's matches; the request is the worker's own.
-    auto& routed = const_cast<http::Request&>(request);
-    if (!router_.dispatch(routed, response)) {
+  application.handle = [this](http::Request& request, http::Response& response) {
+    // The router fills the request's matches.
+    if (!router_.dispatch(request, response)) {
       answer_error(request, response, 404, "not found");
       app_->metrics.record("other", request.method, 404, {});
     }
