@@ -228,13 +228,11 @@ class KilledWhileWaiting : public evlog::Sink {
         inner_(pg_uri(table), table, std::chrono::milliseconds(2000)) {}
   evlog::SinkStatus open() override { return inner_.open(); }
   evlog::SinkStatus write(std::span<const evlog::Row> rows) override {
-    inner_.set_while_waiting(
-        [this] {
-          // Every third batch, up to five times: the batch is on the wire, its outcome unknown.
-          if (++writes_ % 3 == 0 && kills_.load() < 5) kills_ += terminate_backends(table_);
-          while_waiting();  // the writer's own work: the next batch, taken and formatted meanwhile
-        },
-        [this](std::size_t min_rows) { return take_next_batch(min_rows); });
+    inner_.set_while_waiting([this] {
+      // Every third batch, up to five times: the batch is on the wire, its outcome unknown.
+      if (++writes_ % 3 == 0 && kills_.load() < 5) kills_ += terminate_backends(table_);
+      while_waiting();  // the writer's own work: the next batch, taken and formatted meanwhile
+    });
     return inner_.write(rows);
   }
   std::string describe() const override { return inner_.describe(); }
@@ -315,119 +313,6 @@ TEST(PostgresSink, FlushReturnsWhileTheWriterKeepsPrefetching) {
   PgConnection db(pg_env("EVLOG_TEST_PG"));
   EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), static_cast<long long>(calls.load()));
   EXPECT_TRUE(accounted(s, calls.load()));
-}
-
-// The number of backends the loggers connected with `application_name` hold now.
-long long backends_of(PgConnection& admin, const std::string& application_name) {
-  return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
-                      application_name + "'");
-}
-
-// A web app's paced load is written on one connection; once the writer is saturated, each batch
-// is sent while the server still works on the one before it, on a second connection (never a
-// third), and every event lands once.
-TEST(PostgresSink, UnderLoadTheNextBatchIsSentAheadOnASecondConnection) {
-  EVLOG_REQUIRE_PG();
-  const std::string table = unique_table("sent_ahead");
-  evlog::Options options = pg_options(table);
-  options.max_batch = 1024;
-  options.on_full = evlog::OnFull::block;
-  options.block_timeout = 10s;
-  evlog::Logger logger(options);
-  PgConnection admin(pg_env("EVLOG_TEST_PG_ADMIN"));
-  ASSERT_TRUE(commit_warm_up(logger));
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(logger.log({.type = "paced", .user_id = i, .user_type = {}, .metadata = {}}).ok());
-    if (i % 10 == 9) {
-      ASSERT_TRUE(logger.flush(10s));
-    }
-  }
-  EXPECT_EQ(backends_of(admin, table), 1) << "small batches opened a second connection";
-
-  // Saturated: two threads log as fast as the queue takes them, until a second connection was
-  // seen (however fast this build is; at most a minute) and for at least half a second.
-  std::atomic<bool> loading{true};
-  std::atomic<long long> calls{0};
-  std::vector<std::thread> producers;
-  for (int t = 0; t < 2; ++t) {
-    producers.emplace_back([&, t] {
-      for (std::int64_t i = 0; loading.load(); ++i) {
-        (void)logger.log({.type = "page_view",
-                          .user_id = t * 1'000'000'000LL + i,
-                          .user_type = {},
-                          .metadata = {}});
-        calls.fetch_add(1);
-      }
-    });
-  }
-  long long most = 0;
-  const auto started = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - started < 60s &&
-         (most < 2 || std::chrono::steady_clock::now() - started < 500ms)) {
-    most = std::max(most, backends_of(admin, table));
-    std::this_thread::sleep_for(5ms);
-  }
-  loading.store(false);
-  for (auto& p : producers) p.join();
-  ASSERT_TRUE(logger.flush(60s)) << describe(logger.stats());
-  most = std::max(most, backends_of(admin, table));
-  EXPECT_EQ(most, 2) << "batches were not sent ahead on a second connection";
-  const long long total = 1 + 100 + calls.load();
-  PgConnection db(pg_env("EVLOG_TEST_PG"));
-  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), total);
-  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), total);
-  EXPECT_TRUE(accounted(logger.stats(), static_cast<std::uint64_t>(total)));
-}
-
-// Backends terminated every 20 ms while batches are sent ahead: a batch whose answer was lost
-// on either connection (the one being collected, or the one sent ahead, perhaps committed) is
-// written again, skipping what is there, and every event lands exactly once.
-TEST(PostgresSink, BackendsKilledWhileBatchesAreSentAheadLoseAndRepeatNothing) {
-  EVLOG_REQUIRE_PG();
-  const std::string table = unique_table("killed_ahead");
-  evlog::Options options = pg_options(table);
-  options.max_batch = 512;
-  options.on_full = evlog::OnFull::block;
-  options.block_timeout = 10s;
-  options.retry_max = 20ms;
-  evlog::Logger logger(options);
-  ASSERT_TRUE(commit_warm_up(logger));
-  // The load runs until backends were killed five times with batches in flight (however fast
-  // this build is), and at least one second.
-  std::atomic<bool> loading{true};
-  std::atomic<long long> calls{0};
-  std::vector<std::thread> producers;
-  for (int t = 0; t < 2; ++t) {
-    producers.emplace_back([&, t] {
-      for (std::int64_t i = 0; loading.load(); ++i) {
-        (void)logger.log({.type = "page_view",
-                          .user_id = t * 1'000'000'000LL + i,
-                          .user_type = {},
-                          .metadata = {}});
-        calls.fetch_add(1);
-      }
-    });
-  }
-  int kills = 0;
-  const auto started = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - started < 60s &&
-         (kills < 5 || std::chrono::steady_clock::now() - started < 1s)) {
-    std::this_thread::sleep_for(20ms);
-    kills += terminate_backends(table);
-  }
-  loading.store(false);
-  for (auto& p : producers) p.join();
-  ASSERT_TRUE(logger.flush(60s)) << describe(logger.stats());
-  const evlog::Stats s = logger.stats();
-  EXPECT_GE(kills, 5) << "backends were not killed under load";
-  EXPECT_GE(s.retries, 1u);
-  const long long total = 1 + calls.load();
-  PgConnection db(pg_env("EVLOG_TEST_PG"));
-  EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), total);
-  EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM " + table), total);
-  EXPECT_EQ(db.scalar("SELECT count(DISTINCT user_id) FROM " + table), total);
-  EXPECT_EQ(s.written, static_cast<std::uint64_t>(total));
-  EXPECT_TRUE(accounted(s, static_cast<std::uint64_t>(total)));
 }
 
 // A batch is written with COPY; one re-sent after its outcome was unknown holds rows already in

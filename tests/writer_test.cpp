@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -471,108 +469,6 @@ TEST(Writer, DeadLettersStopAtTheirCap) {
   EXPECT_LT(kept, kPoison);
   const int beyond = static_cast<int>(warnings.count_containing("max_dead_letter_bytes"));
   EXPECT_EQ(beyond, kPoison - kept) << "each dead letter past the cap is reported";
-}
-
-// A sink that sends the writer's next batch ahead, as the PostgreSQL sink does: while it writes
-// one batch it takes the next (Sink::take_next_batch) and records its ids. It checks that the
-// write after a successful one brings exactly the rows taken, and fails every `fail_every`-th
-// write (transient, nothing committed).
-class SendsAhead : public evlog::Sink {
- public:
-  struct Record {
-    std::mutex mu;
-    std::map<std::string, int> committed;  // event_id -> times committed
-    int writes = 0;
-    int checked = 0;          // writes that brought a batch taken after a successful write
-    int mismatched = 0;       // ... with other rows than those taken
-    std::size_t largest = 0;  // the most rows taken at once
-    int partial = 0;          // batches taken with fewer than max_batch rows
-  };
-  SendsAhead(std::shared_ptr<Record> record, int fail_every)
-      : record_(std::move(record)), fail_every_(fail_every) {}
-  evlog::SinkStatus open() override { return evlog::SinkStatus::success(); }
-  evlog::SinkStatus write(std::span<const evlog::Row> rows) override {
-    std::vector<std::string> ids;
-    for (const evlog::Row& r : rows) ids.emplace_back(r.event_id);
-    while_waiting();
-    std::vector<std::string> next;
-    for (const evlog::Row& r : take_next_batch(2)) next.emplace_back(r.event_id);
-    // The database's work on this batch: meanwhile the queue fills again, so the batch taken is
-    // often smaller than max_batch while more events wait (they must not be added to it).
-    std::this_thread::sleep_for(200us);
-    std::lock_guard lock(record_->mu);
-    const bool fail = fail_every_ > 0 && ++record_->writes % fail_every_ == 0;
-    if (!expected_.empty()) {
-      ++record_->checked;
-      if (ids != expected_) ++record_->mismatched;
-    }
-    // After a failure the taken rows may come merged with the failed batch: no expectation.
-    expected_ = fail ? std::vector<std::string>() : next;
-    record_->largest = std::max(record_->largest, next.size());
-    if (!next.empty() && next.size() < 64) ++record_->partial;
-    if (fail) return evlog::SinkStatus::transient_error("scripted failure");
-    for (std::string& id : ids) ++record_->committed[id];
-    return evlog::SinkStatus::success();
-  }
-  std::string describe() const override { return "sends-ahead"; }
-
- private:
-  std::shared_ptr<Record> record_;
-  int fail_every_;
-  std::vector<std::string> expected_;
-};
-
-// What a sink that sends batches ahead relies on (Sink::take_next_batch): the write after the one
-// that took a batch brings exactly those rows, in that order, with none added although the
-// queue holds more; and through failed writes every event is still committed once.
-TEST(Writer, ABatchTakenAheadIsTheNextWriteExactly) {
-  for (const int fail_every : {0, 4}) {
-    SCOPED_TRACE("a failed write every " + std::to_string(fail_every));
-    TempDir dir;
-    auto record = std::make_shared<SendsAhead::Record>();
-    evlog::Options options = evlog_test::options_for(dir.file("unused.db"));
-    options.make_sink = [&] { return std::make_unique<SendsAhead>(record, fail_every); };
-    options.max_batch = 64;
-    options.on_full = evlog::OnFull::block;
-    options.retry_initial = 1ms;
-    options.retry_max = 2ms;
-    options.on_warning = [](std::string_view) {};
-    constexpr int kThreads = 2;
-    constexpr int kPerRound = 5000;  // per thread
-    // Rounds until enough batches were taken with room left (the case where adding events from
-    // the queue would be possible), whatever the machine's speed.
-    int rounds = 0;
-    for (; rounds < 20; ++rounds) {
-      {
-        std::lock_guard lock(record->mu);
-        if (record->partial >= 5) break;
-      }
-      evlog::Logger logger(options);
-      std::vector<std::thread> producers;
-      for (int t = 0; t < kThreads; ++t) {
-        producers.emplace_back([&, t] {
-          for (int i = 0; i < kPerRound; ++i) {
-            (void)logger.log({"page_view", (rounds * kThreads + t) * kPerRound + i, "student", ""});
-            // Paced, so that some batches taken ahead are partial.
-            if (i % 4 == 3) std::this_thread::sleep_for(20us);
-          }
-        });
-      }
-      for (auto& p : producers) p.join();
-      ASSERT_TRUE(logger.flush(kLongWait)) << evlog_test::describe(logger.stats());
-      EXPECT_TRUE(accounted(logger.stats(), kThreads * kPerRound));
-      EXPECT_EQ(logger.stats().written, static_cast<std::uint64_t>(kThreads * kPerRound));
-    }
-    std::lock_guard lock(record->mu);
-    EXPECT_GE(record->partial, 5) << "no batch taken ahead had room left: nothing tested";
-    EXPECT_GE(record->checked, 20);
-    EXPECT_EQ(record->mismatched, 0) << "a write brought other rows than those taken ahead";
-    EXPECT_LE(record->largest, options.max_batch);
-    EXPECT_EQ(record->committed.size(), static_cast<std::size_t>(rounds * kThreads * kPerRound));
-    for (const auto& [id, times] : record->committed) {
-      ASSERT_EQ(times, 1) << id << " committed " << times << " times";
-    }
-  }
 }
 
 }  // namespace

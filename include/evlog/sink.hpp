@@ -108,33 +108,16 @@ class Sink {
   // and then waits for the database's answer (a network round trip, the server's commit) calls
   // while_waiting() once per write(), after everything is sent and before it waits; it runs on
   // the writer thread, never throws and never calls the sink. A sink that does not call it only
-  // loses that overlap. `next` serves take_next_batch().
-  void set_while_waiting(std::function<void()> work,
-                         std::function<std::span<const Row>(std::size_t)> next = {}) noexcept {
-    while_waiting_ = std::move(work);
-    next_batch_ = std::move(next);
-  }
+  // loses that overlap.
+  void set_while_waiting(std::function<void()> work) noexcept { while_waiting_ = std::move(work); }
 
  protected:
   void while_waiting() const noexcept {
     if (while_waiting_) while_waiting_();
   }
 
-  // After while_waiting(), within the same write(): the rows of the batch the writer has taken
-  // for its next write(), if it holds at least `min_rows` (else none). For a sink that sends
-  // that batch ahead (on a second connection) while the database works on the current one. The
-  // views are valid until this write() returns. Once taken, the writer's next write() gets
-  // exactly these rows, in this order, with nothing added; unless the current write() fails:
-  // then the rows may come later, merged with the failed batch, or never (spilled, or lost at
-  // shutdown). So a sink recognises them by their event_ids, and a batch it sent ahead whose
-  // outcome it does not know is written again like any other (skipping rows already there).
-  std::span<const Row> take_next_batch(std::size_t min_rows) const noexcept {
-    return next_batch_ ? next_batch_(min_rows) : std::span<const Row>();
-  }
-
  private:
   std::function<void()> while_waiting_;
-  std::function<std::span<const Row>(std::size_t)> next_batch_;
 };
 
 }  // namespace evlog

@@ -62,11 +62,7 @@ Writer::Writer(const WriterConfig& config, EventQueue& queue, ByteBudget& budget
   batch_.reserve(config_.max_batch);
   next_.reserve(config_.max_batch);
   rows_.reserve(config_.max_batch);
-  next_rows_.reserve(config_.max_batch);
-  if (sink_) {
-    sink_->set_while_waiting([this] { prefetch(); },
-                             [this](std::size_t min_rows) { return take_next_batch(min_rows); });
-  }
+  if (sink_) sink_->set_while_waiting([this] { prefetch(); });
   row_index_.reserve(config_.max_batch);
 }
 
@@ -289,30 +285,16 @@ void Writer::prefetch() noexcept {
   for (Pending& pending : next_) format_pending(pending);
 }
 
-std::span<const Row> Writer::take_next_batch(std::size_t min_rows) noexcept {
-  // next_rows_ was reserved for max_batch, as next_ was: push_back() never allocates.
-  if (next_.empty() || next_.size() < min_rows) return {};
-  next_rows_.clear();
-  for (const Pending& pending : next_) next_rows_.push_back(row_of(pending));
-  next_taken_ = true;
-  return next_rows_;
-}
-
 std::size_t Writer::fill_batch() {
   std::size_t taken = 0;
-  // The sink may have sent the taken rows ahead already: it must get them as they were taken,
-  // with nothing added (the queue's newer events go in the batch after).
-  bool exactly_next = false;
   if (!next_.empty() && batch_.size() + next_.size() <= config_.max_batch) {
     // Prefetched while the database worked on the previous batch: popped, counted in in_flight
     // and formatted already. Moving them changes no count.
-    exactly_next = next_taken_ && batch_.empty();
     for (Pending& pending : next_) batch_.push_back(std::move(pending));
     taken += next_.size();
     next_.clear();
-    next_taken_ = false;
   }
-  if (!exactly_next) {
+  {
     // From the queue into in_flight: one move (the queue's head and in_flight change together).
     MoveSection move(counters_);
     while (batch_.size() < config_.max_batch &&
@@ -377,19 +359,6 @@ void Writer::note_success() {
   attempt_ = 0;
 }
 
-Row Writer::row_of(const Pending& p) noexcept {
-  const EventRecord& r = p.record;
-  return Row{
-      .event_id = std::string_view(p.text, kEventIdChars),
-      .type = r.type(),
-      .user_id = r.has_user_id ? std::optional<std::int64_t>(r.user_id) : std::nullopt,
-      .user_type = r.user_type(),
-      .metadata = r.metadata(),
-      .created_at = std::string_view(p.text + kEventIdChars, kCreatedAtChars),
-      .durable = r.ticket != nullptr || p.origin != Origin::queue,
-  };
-}
-
 SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
   for (;;) {
     rows_.clear();
@@ -397,7 +366,16 @@ SinkStatus Writer::write_range(std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       Pending& p = batch_[i];
       if (p.settled) continue;
-      rows_.push_back(row_of(p));
+      const EventRecord& r = p.record;
+      rows_.push_back(Row{
+          .event_id = std::string_view(p.text, kEventIdChars),
+          .type = r.type(),
+          .user_id = r.has_user_id ? std::optional<std::int64_t>(r.user_id) : std::nullopt,
+          .user_type = r.user_type(),
+          .metadata = r.metadata(),
+          .created_at = std::string_view(p.text + kEventIdChars, kCreatedAtChars),
+          .durable = r.ticket != nullptr || p.origin != Origin::queue,
+      });
       row_index_.push_back(i);
     }
     if (rows_.empty()) return SinkStatus::success();

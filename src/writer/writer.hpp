@@ -185,11 +185,6 @@ class Writer {
   // while the database works on the current one. Never touches batch_, whose text the sink's
   // rows point into.
   void prefetch() noexcept;
-  // The sink's take_next_batch(): next_ as rows (in next_rows_), when it holds at least
-  // `min_rows`; from then on fill_batch() passes exactly those events to the next write, adding
-  // none from the queue, so that a sink that sent them ahead recognises them.
-  std::span<const Row> take_next_batch(std::size_t min_rows) noexcept;
-  static Row row_of(const Pending& pending) noexcept;
   Pending& add_pending(EventRecord&& record, Origin origin);
   static void format_pending(Pending& pending) noexcept;
   // Opens the sink if needed and writes the batch's unsettled events (one transaction, or more
@@ -260,8 +255,6 @@ class Writer {
   std::vector<Pending> batch_;
   std::vector<Pending> next_;  // prefetched: taken from the queue (in in_flight), not yet batched
   std::vector<Row> rows_;
-  std::vector<Row> next_rows_;  // next_ as rows, once a sink took them (take_next_batch())
-  bool next_taken_ = false;     // next_ was taken by the sink: the next batch is next_ alone
   std::vector<std::size_t> row_index_;
   std::uint64_t urgent_seen_ = 0;
   std::uint64_t drops_reported_ = 0;

@@ -91,8 +91,6 @@ PostgresSink::PostgresSink(std::string conninfo, std::string table,
 
 PostgresSink::~PostgresSink() {
   close();
-  swap_connections();
-  close();
 }
 
 void PostgresSink::close() noexcept {
@@ -104,9 +102,6 @@ void PostgresSink::close() noexcept {
 void PostgresSink::abandon() noexcept {
   conn_ = nullptr;
   ready_ = false;
-  other_conn_ = nullptr;
-  other_ready_ = false;
-  ahead_.state = Ahead::State::none;
 }
 
 std::string PostgresSink::scrub(std::string message) const {
@@ -267,17 +262,6 @@ SinkStatus PostgresSink::run(const char* what, const std::string& sql, int param
 SinkStatus PostgresSink::copy_in(const char* what, std::string_view data) {
   const auto deadline = Clock::now() + timeout_;
   last_sqlstate_.clear();
-  SinkStatus status = send_copy(what, data, deadline);
-  if (!status.ok()) return status;
-  // The server parses, inserts, checks the unique index and commits now: the writer takes and
-  // formats its next batch meanwhile, and that batch is sent ahead on the other connection,
-  // instead of leaving the server idle afterwards.
-  send_ahead();
-  return collect(what, deadline);
-}
-
-SinkStatus PostgresSink::send_copy(const char* what, std::string_view data,
-                                   Clock::time_point deadline) {
   if (!PQsendQuery(conn_, copy_sql_.c_str())) return lost(what, PQerrorMessage(conn_));
   if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
   // The server answers COPY with CopyInResponse, or with an error (the table is gone, say).
@@ -312,60 +296,10 @@ SinkStatus PostgresSink::send_copy(const char* what, std::string_view data,
     if (end < 0 || !flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
   }
   if (!flush_output(deadline)) return lost(what, why_waiting_failed("room to send"));
-  return SinkStatus::success();
-}
-
-void PostgresSink::send_ahead() {
+  // The server parses, inserts, checks the unique index and commits now: the writer takes and
+  // formats its next batch meanwhile instead of leaving the server idle afterwards.
   while_waiting();
-  // One batch ahead at most: while one is (or was) sent ahead and not yet matched or settled,
-  // the other connection is not free, or its answer is still to be claimed.
-  if (ahead_.state != Ahead::State::none) return;
-  const std::span<const Row> next = take_next_batch(kAheadMinRows);
-  if (next.empty()) return;
-  // On the other connection, which is free: the last batch sent on it was collected before this
-  // write began (settle_ahead(), or the matched write()).
-  const std::string sqlstate = last_sqlstate_;  // the current batch's, kept
-  swap_connections();
-  struct SwapBack {
-    PostgresSink& sink;
-    ~SwapBack() {
-      sink.swap_connections();
-      sink.last_sqlstate_ = sqlstate;
-    }
-    const std::string& sqlstate;
-  } swap_back{*this, sqlstate};
-  if (!ready_ && !open_unguarded().ok()) return;  // the rows come again in the next write()
-  format_copy(next);
-  if (!send_copy("COPY sent ahead", copy_data_, Clock::now() + timeout_).ok()) return;
-  ahead_.state = Ahead::State::in_flight;
-  ahead_.rows = next.size();
-  ahead_.first_id.assign(next.front().event_id);
-  ahead_.last_id.assign(next.back().event_id);
-}
-
-bool PostgresSink::is_ahead(std::span<const Row> rows) const noexcept {
-  return ahead_.state != Ahead::State::none && rows.size() == ahead_.rows &&
-         rows.front().event_id == ahead_.first_id && rows.back().event_id == ahead_.last_id;
-}
-
-void PostgresSink::settle_ahead() {
-  if (ahead_.state != Ahead::State::in_flight) {
-    ahead_.state = Ahead::State::none;
-    return;
-  }
-  // Its answer, so that the connection is free again; if it committed, the write() that brings
-  // its rows (if one does) returns at once.
-  const std::string sqlstate = last_sqlstate_;
-  swap_connections();
-  const bool committed = collect("COPY sent ahead", Clock::now() + timeout_).ok();
-  swap_connections();
-  last_sqlstate_ = sqlstate;
-  ahead_.state = committed ? Ahead::State::committed : Ahead::State::none;
-}
-
-void PostgresSink::swap_connections() noexcept {
-  std::swap(conn_, other_conn_);
-  std::swap(ready_, other_ready_);
+  return collect(what, deadline);
 }
 
 SinkStatus PostgresSink::open() {
@@ -510,21 +444,6 @@ SinkStatus PostgresSink::prepare_insert() {
 }
 
 SinkStatus PostgresSink::write_unguarded(std::span<const Row> rows) {
-  if (is_ahead(rows)) {
-    // These rows were sent ahead, on the other connection, during the previous write().
-    const Ahead::State state = ahead_.state;
-    ahead_.state = Ahead::State::none;
-    if (state == Ahead::State::committed) return SinkStatus::success();
-    swap_connections();  // the current connection is the one that carries them
-    const auto deadline = Clock::now() + timeout_;
-    last_sqlstate_.clear();
-    send_ahead();  // the batch after them, on the other one, while the server works on these
-    SinkStatus status = collect("COPY", deadline);
-    if (status.ok()) return status;
-    // Lost or refused: written again below, like any batch (rows already there are skipped).
-  } else {
-    settle_ahead();
-  }
   if (!ready_) {
     SinkStatus status = open();
     if (!status.ok()) return status;
@@ -540,14 +459,6 @@ SinkStatus PostgresSink::write_unguarded(std::span<const Row> rows) {
 }
 
 SinkStatus PostgresSink::copy_rows(std::span<const Row> rows) {
-  format_copy(rows);
-  SinkStatus status = copy_in("COPY", copy_data_);
-  // A large batch's buffer is not kept for the lifetime of the logger.
-  if (copy_data_.capacity() > kKeptCopyBuffer) std::string().swap(copy_data_);
-  return status;
-}
-
-void PostgresSink::format_copy(std::span<const Row> rows) {
   copy_data_.clear();
   for (const Row& r : rows) {
     copy_data_.append(r.event_id);
@@ -576,6 +487,10 @@ void PostgresSink::format_copy(std::span<const Row> rows) {
     copy_data_.append(r.created_at);
     copy_data_.push_back('\n');
   }
+  SinkStatus status = copy_in("COPY", copy_data_);
+  // A large batch's buffer is not kept for the lifetime of the logger.
+  if (copy_data_.capacity() > kKeptCopyBuffer) std::string().swap(copy_data_);
+  return status;
 }
 
 SinkStatus PostgresSink::insert_skipping_duplicates(std::span<const Row> rows) {

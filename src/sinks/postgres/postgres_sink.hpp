@@ -15,15 +15,6 @@
 // is refused), so COPY can never create a duplicate. No transaction is ever left to a bare COMMIT
 // on a new session.
 //
-// Sending ahead. libpq sends nothing on a connection before the answer to its last statement, so
-// a second connection keeps the server busy: once a batch is sent, the writer's next batch (taken
-// from the queue meanwhile, Sink::take_next_batch()) is sent on the other connection before this
-// one's answer is read, and the write() that brings those rows only reads their answer (and sends
-// the batch after them). Each batch is still one COPY, one transaction. Its outcome reaches the
-// writer only through the write() of its rows: a batch sent ahead that fails, or whose rows come
-// merged with others (after a failed write), is written again like any batch, the committed rows
-// skipped by the unique index as above.
-//
 // Every call has a client-side deadline (max(db_timeout, 2 s)): a stopped or hung server makes the
 // call fail as transient, never hang the writer. Passwords never appear in messages: describe()
 // is rebuilt from the parsed connection options without secret ones, and any message is scrubbed
@@ -86,24 +77,8 @@ class PostgresSink final : public Sink {
   // last_sqlstate_.
   SinkStatus run(const char* what, const std::string& sql, int params = 0,
                  const char* const* values = nullptr, bool prepared = false);
-  // Runs copy_sql_ with `data` (COPY's text format) as its input, under the same deadline;
-  // send_ahead() while the server works on it.
+  // Runs copy_sql_ with `data` (COPY's text format) as its input, under the same deadline.
   SinkStatus copy_in(const char* what, std::string_view data);
-  // copy_in() up to its answer: the COPY, its data and its end, all sent.
-  SinkStatus send_copy(const char* what, std::string_view data,
-                       std::chrono::steady_clock::time_point deadline);
-  // The rows in COPY's text format, into copy_data_.
-  void format_copy(std::span<const Row> rows);
-  // Sending ahead (see the file's comment): while_waiting(), then the writer's next batch, if it
-  // has kAheadMinRows or more, sent on the other connection (not collected); it is recorded in
-  // ahead_. Nothing is sent while ahead_ holds a batch.
-  void send_ahead();
-  // Whether `rows` are the batch sent ahead (same number of rows, same first and last event_id).
-  bool is_ahead(std::span<const Row> rows) const noexcept;
-  // Before any other batch is written: the answer to the batch sent ahead, so that the other
-  // connection is free; kept in ahead_ for the write() that brings those rows, if one does.
-  void settle_ahead();
-  void swap_connections() noexcept;
   // The pieces of run() and copy_in(): each false/transient once the deadline passed or the
   // connection broke; lost() closes the connection, as the outcome of the call is unknown.
   bool flush_output(std::chrono::steady_clock::time_point deadline);
@@ -119,23 +94,9 @@ class PostgresSink final : public Sink {
   const std::string conninfo_;
   const std::string table_;
   const std::chrono::milliseconds timeout_;
-  std::string display_;            // the server and database, without secrets
-  std::string password_;           // only to scrub it from messages
-  pg_conn* conn_ = nullptr;        // the connection the current statement uses
-  pg_conn* other_conn_ = nullptr;  // the other one: a batch sent ahead, or free
-  bool other_ready_ = false;
-  // The batch sent ahead on other_conn_: in flight (its answer not read yet), or committed (read
-  // by settle_ahead(), its write() not come yet). Recognised by its size and first and last id.
-  struct Ahead {
-    enum class State { none, in_flight, committed } state = State::none;
-    std::size_t rows = 0;
-    std::string first_id;
-    std::string last_id;
-  } ahead_;
-  // A batch is sent ahead only from this size on: under a web app's paced load (batches of a
-  // tick's events) one connection serves, and the second is opened only once the writer is
-  // saturated, where overlapping two batches keeps the server busy.
-  static constexpr std::size_t kAheadMinRows = 256;
+  std::string display_;   // the server and database, without secrets
+  std::string password_;  // only to scrub it from messages
+  pg_conn* conn_ = nullptr;
   // steady_clock nanoseconds after which no call waits for the server (see give_up_at()).
   std::atomic<std::int64_t> give_up_at_{std::numeric_limits<std::int64_t>::max()};
   std::string copy_sql_;       // COPY <table> (…) FROM STDIN
