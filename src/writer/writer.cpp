@@ -470,24 +470,32 @@ void Writer::report_drops() noexcept {
 void Writer::note_failure(std::string_view message) noexcept {
   const auto now = Clock::now();
   needs_open_ = true;
-  counters_.add<&Stats::retries>();
   if (!failing_state_) {
     failing_state_ = true;
     failing_since_ = now;
   }
   next_attempt_ = now + backoff(attempt_++);
   failing_.store(true, std::memory_order_relaxed);
+  bool described = true;
   try {
-    {
-      std::lock_guard lock(error_mu_);
-      last_error_.assign(message);
-    }
-    warnings_.warn("cannot write " + std::to_string(batch_.size()) + " events to " +
-                   sink_->describe() + ", retrying: " + std::string(message));
+    std::lock_guard lock(error_mu_);
+    last_error_.assign(message);
   } catch (...) {
-    // Out of memory for the text: the counters and the failing flag above still say it.
-    warnings_.warn("writer: a write failed and will be retried (no memory to say more)");
+    described = false;  // out of memory for the text: the counter and the failing flag say it
   }
+  // Counted once its message is in place: the add is a release and stats() loads the counters
+  // with acquire before it locks error_mu_, so a snapshot that shows this retry shows its error
+  // (and the failing flag) too.
+  counters_.add<&Stats::retries>();
+  try {
+    if (described) {
+      warnings_.warn("cannot write " + std::to_string(batch_.size()) + " events to " +
+                     sink_->describe() + ", retrying: " + std::string(message));
+      return;
+    }
+  } catch (...) {
+  }
+  warnings_.warn("writer: a write failed and will be retried (no memory to say more)");
 }
 
 Clock::duration Writer::backoff(unsigned attempt) noexcept {
