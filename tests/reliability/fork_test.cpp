@@ -122,12 +122,12 @@ std::int64_t repeated_inserts(const std::string& db) {
 // while the main thread logs 100 events right before fork(), so they sit in the queue the child
 // inherits. The child logs its own events and exits; the lock goes; the parent goes on.
 //
-// The parent's threads are paced (about 1,000 events a second each) so that its writer is never
-// saturated. SQLite does not hand its write lock over in turn: a writer that commits back to back
-// takes the lock again microseconds after each commit, while the child's writer polls for it every
-// few milliseconds, and on a loaded machine under AddressSanitizer (parent threads at about 60,000
-// events a second each) the child found the lock free not once in 30 s. That is SQLite's lock,
-// documented in docs/operations.md; what this test proves is the fork.
+// The parent's threads are paced (2 events per sleep of at least 1 ms: under 2,000 a second each)
+// so that its writer is never saturated. SQLite does not hand its write lock over in turn: a writer
+// that commits back to back takes the lock again microseconds after each commit, while the child's
+// writer polls for it every few milliseconds, and on a loaded machine under AddressSanitizer
+// (parent threads sleeping only every 64 events) the child found the lock free not once in 30 s.
+// That is SQLite's lock, documented in docs/operations.md; what this test proves is the fork.
 TEST(Fork, MultiThreadedParentAndChildEachWriteTheirOwnEventsOnce) {
   TempDir dir;
   const std::string db = dir.file("events.db");
